@@ -1,0 +1,18 @@
+"""`malade`: the umbrella command (training; evaluation and benchmarks join it)."""
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .train import train_classifier_cmd, train_dae_cmd, train_sdae_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="malade")
+def main() -> None:
+    """Malade: train, export, evaluate and benchmark the sDAE + Langevin adversarial defence."""
+
+
+main.add_command(train_classifier_cmd)
+main.add_command(train_dae_cmd)
+main.add_command(train_sdae_cmd)

@@ -1,0 +1,107 @@
+"""`malade train-classifier | train-dae | train-sdae`: thin wrappers over malade_export.train."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..data import load_split, train_val_split
+from ..models import CLASSIFIERS
+from ..train import TrainSettings, Trained, accuracy, reconstruction_mse, train_classifier, train_dae
+from .common import DEVICE_CHOICES, command_line, data_options, one_line_errors, resolve_device
+
+
+def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option("--out", required=True, type=click.Path(dir_okay=False),
+                         help="Checkpoint to write (.safetensors is appended when missing)."),
+            click.option("--epochs", default=default_epochs, show_default=True, type=click.IntRange(1)),
+            click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1)),
+            click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                         help="Adam learning rate."),
+            click.option("--seed", default=0, show_default=True, help="Seed for init, shuffling and noise."),
+            click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True),
+            click.option("--limit", type=click.IntRange(1), default=None,
+                         help="Use only the first N training images (smoke tests)."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return data_options(func)
+
+    return decorate
+
+
+def _load_data(dataset: str, data_dir: str | None, val_size: int, limit: int | None):
+    train_full = load_split(dataset, "train", data_dir)
+    test = load_split(dataset, "test", data_dir)
+    train, val = train_val_split(train_full, val_size=min(val_size, len(train_full) - 1))
+    if limit:
+        train = train.subset(slice(0, limit))
+    return train, val, test
+
+
+def _settings(kw: dict[str, Any]) -> TrainSettings:
+    return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"],
+                         device=resolve_device(kw["device"]), dataset=kw["dataset"], command=command_line(),
+                         extra={"val_size": kw["val_size"]})
+
+
+def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
+    result.config["test_metrics"] = test_metrics
+    path = save_checkpoint(result.model, result.config, out)
+    summary = ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items())
+    click.echo(f"wrote {path} (test: {summary})")
+
+
+@click.command("train-classifier")
+@click.option("--arch", type=click.Choice(list(CLASSIFIERS)), default="A", show_default=True,
+              help="Defense-GAN classifier architecture (E = the black-box substitute).")
+@training_options(default_epochs=10)
+@one_line_errors
+def train_classifier_cmd(arch: str, **kw: Any) -> None:
+    """Train classifier A-E with cross-entropy (Adam, batch 128)."""
+    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    result = train_classifier(arch, train, val, _settings(kw), log=click.echo)
+    _save(result, kw["out"], {"test_accuracy": accuracy(result.model, test)})
+
+
+def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--kernel", default=5, show_default=True, type=click.IntRange(1))(func)
+    func = click.option("--channels", default=64, show_default=True, type=click.IntRange(1))(func)
+    return click.option("--sigma", default=0.3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                        help="Std of the Gaussian corruption (paper: 0.3).")(func)
+
+
+@click.command("train-dae")
+@_dae_options
+@training_options(default_epochs=10)
+@one_line_errors
+def train_dae_cmd(sigma: float, channels: int, kernel: int, **kw: Any) -> None:
+    """Train the unsupervised DAE (Eq. 5) used by the Mala and MagNet baselines."""
+    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    result = train_dae(train, val, _settings(kw), sigma=sigma, channels=channels, kernel=kernel, log=click.echo)
+    _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
+
+
+@click.command("train-sdae")
+@click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
+              help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
+@_dae_options
+@training_options(default_epochs=10)
+@one_line_errors
+def train_sdae_cmd(classifier_path: str, sigma: float, channels: int, kernel: int, **kw: Any) -> None:
+    """Train the supervised sDAE (Eq. 8): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
+    classifier = load_checkpoint(classifier_path, "classifier")
+    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    if list(train.input_shape) != classifier.config["input_shape"]:
+        raise click.ClickException(
+            f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
+    result = train_dae(train, val, _settings(kw), sigma=sigma, channels=channels, kernel=kernel,
+                       classifier=classifier.model, classifier_sha256=classifier.sha256, log=click.echo)
+    _save(result, kw["out"], {
+        "test_recon_mse": reconstruction_mse(result.model, test),
+        "test_accuracy_clean": accuracy(classifier.model, test),
+        "test_accuracy_on_recon": accuracy(classifier.model, test, transform=result.model),
+    })

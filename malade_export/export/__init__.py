@@ -1,0 +1,53 @@
+"""Export a MaladeDefense to ONNX or TorchScript, then verify the file against PyTorch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import MaladeError
+from ..loading import LoadedDefense
+from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
+from ..runtime.metadata import read_metadata
+from .onnx_export import DEFAULT_OPSET, export_onnx
+from .torchscript_export import export_torchscript
+from .verify import VerifyReport, verify_export
+
+FORMATS = ("onnx", "torchscript")
+DTYPES = ("fp32", "fp16")
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    size_bytes: int
+    report: VerifyReport | None
+
+
+def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", noise_mode: str = "input",
+                   dtype: str = "fp32", opset: int = DEFAULT_OPSET, verify: bool = True) -> ExportResult:
+    """Export ``loaded`` to ``out`` (written atomically) and, by default, check it runs and agrees."""
+    if fmt not in FORMATS:
+        raise MaladeError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if noise_mode not in NOISE_MODES:
+        raise MaladeError(f"unknown noise mode {noise_mode!r}; choose one of {', '.join(NOISE_MODES)}")
+    if dtype not in DTYPES:
+        raise MaladeError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    if dtype == "fp16" and fmt != "onnx":
+        raise MaladeError("--dtype fp16 is supported for --format onnx only (for TensorRT / CUDA)")
+    if not 13 <= opset <= 21:
+        raise MaladeError(f"opset {opset} is unsupported; use 13..21 (default {DEFAULT_OPSET})")
+    out = Path(out)
+    if out.is_dir():
+        raise MaladeError(f"output {out} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise MaladeError(f"output folder {out.parent} does not exist")
+    if fmt == "onnx":
+        export_onnx(loaded, out, noise_mode, dtype, opset)
+    else:
+        export_torchscript(loaded, out, noise_mode)
+    report = verify_export(loaded.defense, out, fmt, noise_mode, dtype) if verify else None
+    return ExportResult(out, out.stat().st_size, report)
+
+
+__all__ = ["DEFAULT_OPSET", "DTYPES", "ExportResult", "FORMATS", "INPUT_NAMES", "NOISE_MODES", "OUTPUT_NAMES",
+           "export_defense", "read_metadata", "verify_export"]

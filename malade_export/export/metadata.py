@@ -1,0 +1,41 @@
+"""What an exported file says about itself: chain settings, checkpoints, versions."""
+from __future__ import annotations
+
+import json
+import platform
+from typing import Any
+
+from .. import __version__
+from ..loading import LoadedDefense
+from ..runtime.metadata import PREFIX
+
+
+def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: int | None) -> dict[str, str]:
+    """String key/value pairs for ONNX ``metadata_props`` (and the TorchScript extra file)."""
+    import onnx
+    import torch
+
+    chain = loaded.defense.describe()
+    values: dict[str, Any] = {
+        PREFIX + "format_version": 1,
+        PREFIX + "steps": chain["steps"],
+        PREFIX + "sigma": chain["sigma"],
+        PREFIX + "clip": chain["clip"],
+        PREFIX + "votes": chain["votes"],
+        PREFIX + "schedule": chain["schedule"],
+        PREFIX + "alphas": chain["alphas"],
+        PREFIX + "deltas": chain["deltas"],
+        PREFIX + "input_shape": chain["input_shape"],
+        PREFIX + "num_classes": loaded.classifier.config.get("num_classes"),
+        PREFIX + "noise_mode": noise_mode,
+        PREFIX + "dtype": dtype,
+        PREFIX + "opset": opset,
+        PREFIX + "classifier": {"arch": loaded.classifier.config.get("arch"), "sha256": loaded.classifier.sha256,
+                              "file": loaded.classifier.path.name},
+        PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,
+                            "file": loaded.dae.path.name},
+        PREFIX + "dataset": loaded.dae.config.get("dataset"),
+        PREFIX + "versions": {"malade_export": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+                            "python": platform.python_version()},
+    }
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}

@@ -1,0 +1,39 @@
+"""The (s)DAE network of the Malade paper (Appendix B.2): a small conv encoder-decoder.
+
+The same network serves as the unsupervised DAE (Mala, MagNet) and the supervised sDAE (Malade);
+only the training objective differs. Channels and kernel are parameters so a lighter variant can
+be chosen without new code.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+Shape = tuple[int, int, int]
+
+
+class DenoisingAutoencoder(nn.Module):
+    """Conv(s2)-Tanh-Conv(s2)-Tanh-ConvT(s2)-Tanh-ConvT(s2)-Tanh-Conv-Sigmoid; output in [0, 1].
+
+    Two stride-2 stages round odd sizes up, so the decoder output is cropped back to H x W.
+    """
+
+    def __init__(self, input_shape: Shape, channels: int = 64, kernel: int = 5) -> None:
+        super().__init__()
+        c, self.height, self.width = input_shape
+        pad = kernel // 2
+        self.encoder = nn.Sequential(
+            nn.Conv2d(c, channels, kernel, 2, pad), nn.Tanh(),
+            nn.Conv2d(channels, channels, kernel, 2, pad), nn.Tanh(),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(channels, channels, kernel, 2, pad, output_padding=1), nn.Tanh(),
+            nn.ConvTranspose2d(channels, channels, kernel, 2, pad, output_padding=1), nn.Tanh(),
+            nn.Conv2d(channels, c, kernel, 1, pad), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(self.encoder(x))
+        if out.shape[-2] != self.height or out.shape[-1] != self.width:
+            out = out[..., : self.height, : self.width]
+        return out

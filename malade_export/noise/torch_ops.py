@@ -1,0 +1,32 @@
+"""torch primitives for the noise generator: traced into the exported graph."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .gaussian import gaussian_from_seeds
+
+
+class TorchOps:
+    def arange(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.arange(n, dtype=torch.int64, device=like.device)
+
+    def to_float(self, a: torch.Tensor) -> torch.Tensor:
+        return a.to(torch.float32)
+
+    def where(self, cond: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(cond, a, b)
+
+    def exact_div(self, a: torch.Tensor, b: int) -> torch.Tensor:
+        return torch.div(a, b, rounding_mode="trunc")
+
+    def float_const(self, value: float, like: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(value, dtype=torch.float32, device=like.device)
+
+
+def seeded_noise_torch(seeds: torch.Tensor, steps: int, shape: tuple[int, int, int], votes: int = 1) -> torch.Tensor:
+    """Torch twin of ``seeded_noise``: float32 [steps, votes * B, C, H, W], bit-identical."""
+    pixels = shape[0] * shape[1] * shape[2]
+    flat = gaussian_from_seeds(seeds.to(torch.int64).reshape(-1), votes, steps, pixels, TorchOps())
+    return flat.reshape(steps, -1, *shape)

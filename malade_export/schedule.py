@@ -1,0 +1,75 @@
+"""Annealed step sizes of the Langevin chain: alpha_t (drift) and delta_t (noise) per step.
+
+The paper says only that "annealing alpha and delta with an offset" works best; here the offset is
+the floor each schedule decays to. Values are plain Python floats so the unrolled graph holds them
+as constants and the export metadata can record them exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .errors import MaladeError
+
+DECAYS = ("geometric", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """alpha goes alpha0 -> alpha_min and delta goes delta0 -> delta_min over the N steps.
+
+    ``alpha`` is in units of sigma^2 (the drift is alpha_t (r(x) - x) / sigma^2), so alpha = sigma^2
+    moves x all the way to r(x). Defaults: see ``DEFAULT_SCHEDULE``.
+    """
+
+    alpha0: float
+    alpha_min: float
+    delta0: float
+    delta_min: float
+    decay: str = "geometric"
+
+    def __post_init__(self) -> None:
+        if self.decay not in DECAYS:
+            raise MaladeError(f"unknown schedule decay {self.decay!r}; choose one of {', '.join(DECAYS)}")
+        for name in ("alpha0", "alpha_min", "delta0", "delta_min"):
+            if not getattr(self, name) >= 0:
+                raise MaladeError(f"schedule {name} must be >= 0, got {getattr(self, name)}")
+
+    def _decay(self, start: float, floor: float, steps: int) -> list[float]:
+        if steps == 1 or self.decay == "constant":
+            return [start] * steps
+        fractions = [t / (steps - 1) for t in range(steps)]
+        if self.decay == "linear" or start == 0 or floor == 0:
+            return [start + (floor - start) * f for f in fractions]
+        return [start * (floor / start) ** f for f in fractions]
+
+    def alphas(self, steps: int) -> list[float]:
+        return self._decay(self.alpha0, self.alpha_min, steps)
+
+    def deltas(self, steps: int) -> list[float]:
+        return self._decay(self.delta0, self.delta_min, steps)
+
+    def to_dict(self) -> dict[str, float | str]:
+        return asdict(self)
+
+    @classmethod
+    def parse(cls, text: str) -> "Schedule":
+        """Parse ``alpha0=0.09,alpha_min=0.02,delta0=0.1,delta_min=0.01,decay=linear`` (keys optional)."""
+        values: dict[str, float | str] = DEFAULT_SCHEDULE.to_dict()
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or key.strip() not in values:
+                raise MaladeError(f"bad schedule item {part!r}; expected key=value with keys {', '.join(values)}")
+            key = key.strip()
+            try:
+                values[key] = value.strip() if key == "decay" else float(value)
+            except ValueError:
+                raise MaladeError(f"schedule {key} must be a number, got {value!r}") from None
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def magnet_schedule(sigma: float) -> Schedule:
+    """One full step to r(x) without noise: MagNet as a special case of the chain."""
+    return Schedule(sigma**2, sigma**2, 0.0, 0.0, "constant")
+
+
+DEFAULT_SCHEDULE = Schedule(alpha0=0.09, alpha_min=0.018, delta0=0.1, delta_min=0.01, decay="geometric")

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Reproduce the bundled default models in malade_export/weights/ from the full Fashion-MNIST
+# training set (55k train / 5k validation, fixed split). CPU, 2 cores: about an hour in all.
+#   bash scripts/train_defaults.sh [--data-dir DIR] [--device cuda]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=malade_export/weights
+EXTRA=("$@")
+malade train-classifier --arch A --epochs 10 --seed 0 --out "$OUT/classifier_a" "${EXTRA[@]}"
+malade train-sdae --classifier "$OUT/classifier_a.safetensors" --epochs 3 --seed 0 --out "$OUT/sdae_a" "${EXTRA[@]}"
+malade train-dae --epochs 3 --seed 0 --out "$OUT/dae" "${EXTRA[@]}"
