@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 OUT=malade_export/weights
 EXTRA=("$@")
 malade train-classifier --arch A --epochs 10 --seed 0 --out "$OUT/classifier_a" "${EXTRA[@]}"
-malade train-sdae --classifier "$OUT/classifier_a.safetensors" --epochs 3 --seed 0 --out "$OUT/sdae_a" "${EXTRA[@]}"
-malade train-dae --epochs 3 --seed 0 --out "$OUT/dae" "${EXTRA[@]}"
+malade train-sdae --classifier "$OUT/classifier_a.safetensors" --epochs 5 --seed 0 --out "$OUT/sdae_a" "${EXTRA[@]}"
+malade train-dae --epochs 5 --seed 0 --out "$OUT/dae" "${EXTRA[@]}"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import shlex
-import sys
 from typing import Any, Callable
 
 import click
@@ -11,6 +10,25 @@ import click
 from ..errors import MaladeError
 
 DEVICE_CHOICES = ["cpu", "cuda", "auto"]
+
+
+class _TerseUsage:
+    """Usage errors print only ``Error: ...`` (one line, exit 2), not the usage block."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(info_name, args, parent, **extra)  # type: ignore[misc]
+        except click.UsageError as exc:
+            exc.ctx = None
+            raise
+
+
+class TerseCommand(_TerseUsage, click.Command):
+    pass
+
+
+class TerseGroup(_TerseUsage, click.Group):
+    command_class = TerseCommand
 
 
 def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,8 +45,19 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def command_line() -> str:
-    """The command as typed, recorded in checkpoints and results so they can be reproduced."""
-    return " ".join(shlex.quote(part) for part in [click.get_current_context().find_root().info_name or "malade", *sys.argv[1:]])
+    """The command with every effective option (defaults included): recorded so a result can be rerun."""
+    ctx = click.get_current_context()
+    parts = [ctx.command_path]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value is False:
+            continue
+        if isinstance(param, click.Argument):
+            parts.append(shlex.quote(str(value)))
+            continue
+        flag = param.opts[0]
+        parts += [flag] if value is True else [flag, shlex.quote(str(value))]
+    return " ".join(parts)
 
 
 def resolve_device(name: str) -> str:

@@ -8,6 +8,7 @@ import click
 from .. import __version__
 from ..errors import MaladeError
 from ..schedule import DEFAULT_SCHEDULE, Schedule
+from .common import TerseCommand
 
 SCHEDULE_HELP = (
     "Step sizes as key=value pairs: alpha0, alpha_min (drift, in units of sigma^2: alpha=sigma^2 jumps to r(x)), "
@@ -34,7 +35,7 @@ def _io_table(fmt: str, noise_mode: str, steps: int, votes: int, shape: list[int
     return "\n".join(lines)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(name="malade-export", cls=TerseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--steps", default=10, show_default=True, type=int, help="Langevin steps N, unrolled in the graph (1..1000).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,

@@ -4,10 +4,11 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .common import TerseGroup
 from .train import train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="malade", cls=TerseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="malade")
 def main() -> None:
     """Malade: train, export, evaluate and benchmark the sDAE + Langevin adversarial defence."""

@@ -9,7 +9,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import load_split, train_val_split
 from ..models import CLASSIFIERS
 from ..train import TrainSettings, Trained, accuracy, reconstruction_mse, train_classifier, train_dae
-from .common import DEVICE_CHOICES, command_line, data_options, one_line_errors, resolve_device
+from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
 
 
 def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -55,7 +55,7 @@ def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
     click.echo(f"wrote {path} (test: {summary})")
 
 
-@click.command("train-classifier")
+@click.command("train-classifier", cls=TerseCommand)
 @click.option("--arch", type=click.Choice(list(CLASSIFIERS)), default="A", show_default=True,
               help="Defense-GAN classifier architecture (E = the black-box substitute).")
 @training_options(default_epochs=10)
@@ -74,7 +74,7 @@ def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Std of the Gaussian corruption (paper: 0.3).")(func)
 
 
-@click.command("train-dae")
+@click.command("train-dae", cls=TerseCommand)
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
@@ -85,7 +85,7 @@ def train_dae_cmd(sigma: float, channels: int, kernel: int, **kw: Any) -> None:
     _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
-@click.command("train-sdae")
+@click.command("train-sdae", cls=TerseCommand)
 @click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
               help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
 @_dae_options

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: a fresh virtualenv with the pinned CPU torch, the package with its test
+# extras, then the whole suite (GPU / TensorRT tests skip where there is no GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${MALADE_TEST_VENV:-.venv-test}
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q torch==2.13.0
+"$VENV/bin/pip" install -q -e '.[test]'
+exec "$VENV/bin/python" -m pytest -q "$@"

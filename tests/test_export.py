@@ -1,0 +1,180 @@
+"""The fused graph: parity with PyTorch in every runtime, metadata, and refusal of bad input."""
+import io
+import json
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from click.testing import CliRunner
+
+from malade_export.cli.export import main as export_main
+from malade_export.export import export_defense
+from malade_export.export.graphs import build_graph
+from malade_export.export.onnx_export import FORBIDDEN_OPS
+from malade_export.export.torchscript_export import METADATA_FILE
+from malade_export.loading import load_defense
+from malade_export.noise import seeded_noise
+from malade_export.noise.torch_ops import seeded_noise_torch
+from malade_export.runtime import read_metadata
+
+STEPS = 4
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoints):
+    return load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=STEPS)
+
+
+@pytest.fixture(scope="module")
+def exported(loaded, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export")
+    return {mode: export_defense(loaded, folder / f"{mode}.onnx", noise_mode=mode, verify=False).path
+            for mode in ("input", "seed")}
+
+
+def _eager(loaded, mode, x, extra):
+    with torch.no_grad():
+        return [o.numpy() for o in build_graph(loaded.defense, mode)(torch.from_numpy(x), torch.from_numpy(extra))]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_noise_input_graph_matches_pytorch(loaded, exported, batch):
+    rng = np.random.default_rng(batch)
+    x = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    noise = rng.standard_normal(loaded.defense.noise_shape(batch), dtype=np.float32)
+    got = ort.InferenceSession(str(exported["input"])).run(None, {"x": x, "noise": noise})
+    want = _eager(loaded, "input", x, noise)
+    assert [g.shape for g in got] == [(batch, 10), (batch, 1, 28, 28), (batch,)]
+    assert np.abs(got[0] - want[0]).max() <= 1e-4
+    assert np.abs(got[2] - want[2]).max() <= 1e-4
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_seed_graph_matches_pytorch_and_is_reproducible(loaded, exported, batch):
+    x = np.random.default_rng(batch).random((batch, 1, 28, 28), dtype=np.float32)
+    seeds = np.arange(batch, dtype=np.int64) * 1_000_003 + 11
+    session = ort.InferenceSession(str(exported["seed"]))
+    first = session.run(None, {"x": x, "seed": seeds})
+    second = session.run(None, {"x": x, "seed": seeds})
+    np.testing.assert_array_equal(first[0], second[0])
+    assert np.abs(first[0] - _eager(loaded, "seed", x, seeds)[0]).max() <= 1e-4
+    # The host twin's noise fed to the eager chain gives the same end point as the seeded graph.
+    host = _eager(loaded, "input", x, seeded_noise(seeds, STEPS, (1, 28, 28)))
+    assert np.abs(first[1] - host[1]).max() <= 1e-5
+
+
+def test_seeded_noise_is_bit_identical_in_onnxruntime():
+    class NoiseProbe(torch.nn.Module):
+        def forward(self, seed):
+            return seeded_noise_torch(seed, STEPS, (1, 28, 28), votes=2)
+
+    buffer = io.BytesIO()
+    seeds = np.array([3, 2**62 - 5, -7, 0], dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(NoiseProbe(), (torch.from_numpy(seeds),), buffer, dynamo=False, opset_version=18,
+                          input_names=["seed"], dynamic_axes={"seed": {0: "b"}})
+    got = ort.InferenceSession(buffer.getvalue()).run(None, {"seed": seeds})[0]
+    want = seeded_noise(seeds, STEPS, (1, 28, 28), votes=2)
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_seeded_sample_is_the_same_at_batch_1_and_64(exported):
+    session = ort.InferenceSession(str(exported["seed"]))
+    x = np.random.default_rng(0).random((64, 1, 28, 28), dtype=np.float32)
+    seeds = np.arange(64, dtype=np.int64) + 99
+    full = session.run(None, {"x": x, "seed": seeds})[1]
+    single = session.run(None, {"x": x[40:41], "seed": seeds[40:41]})[1]
+    assert np.abs(full[40] - single[0]).max() <= 1e-6
+
+
+def test_onnx_file_is_single_checked_and_random_free(exported, loaded):
+    model = onnx.load(str(exported["seed"]))
+    onnx.checker.check_model(model, full_check=True)
+    assert not {n.op_type for n in model.graph.node} & FORBIDDEN_OPS
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    assert list(exported["seed"].parent.iterdir()) and not list(exported["seed"].parent.glob("*.data"))
+    meta = read_metadata({p.key: p.value for p in model.metadata_props})
+    assert meta["steps"] == STEPS and meta["noise_mode"] == "seed" and meta["sigma"] == 0.3
+    assert meta["classifier"]["sha256"] == loaded.classifier.sha256
+    assert len(meta["alphas"]) == STEPS and meta["dataset"] == "fashion-mnist"
+    assert {"torch", "onnx", "malade_export"} <= set(meta["versions"])
+
+
+def test_torchscript_round_trip(loaded, tmp_path):
+    result = export_defense(loaded, tmp_path / "m.pt", fmt="torchscript", noise_mode="seed")
+    assert result.report.max_abs_logits == 0.0
+    files = {METADATA_FILE: ""}
+    module = torch.jit.load(str(tmp_path / "m.pt"), _extra_files=files)
+    assert json.loads(files[METADATA_FILE])["malade.noise_mode"] == "seed"
+    logits, purified, score = module(torch.rand(5, 1, 28, 28), torch.arange(5))
+    assert logits.shape == (5, 10) and purified.shape == (5, 1, 28, 28) and score.shape == (5,)
+
+
+def test_votes_export_runs(loaded, tiny_checkpoints, tmp_path):
+    voting = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=2, votes=3)
+    result = export_defense(voting, tmp_path / "v.onnx")
+    assert result.report.max_abs_logits <= 1e-4
+    session = ort.InferenceSession(str(tmp_path / "v.onnx"))
+    assert session.get_inputs()[1].shape[1] == "chains"
+
+
+def _cli(tiny_checkpoints, *args):
+    base = ["--classifier", str(tiny_checkpoints["classifier"]), "--sdae", str(tiny_checkpoints["sdae"])]
+    return CliRunner().invoke(export_main, [*base, *args])
+
+
+def test_cli_writes_one_verified_file(tiny_checkpoints, tmp_path):
+    result = _cli(tiny_checkpoints, "--steps", "3", "--noise", "seed", str(tmp_path / "o.onnx"))
+    assert result.exit_code == 0, result.output
+    assert "max |dlogits|" in result.output and "seed" in result.output and "logits" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["o.onnx"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "0"], "steps must be between 1 and"),
+    (["--steps", "5000"], "steps must be between 1 and"),
+    (["--votes", "0"], "votes must be between"),
+    (["--format", "pdf"], "Invalid value for '--format'"),
+    (["--format", "torchscript", "--dtype", "fp16"], "fp16 is supported for --format onnx only"),
+    (["--schedule", "alpha0=x"], "schedule alpha0 must be a number"),
+    (["--opset", "7"], "opset 7 is unsupported"),
+])
+def test_cli_bad_input_is_one_line_and_leaves_no_file(tiny_checkpoints, tmp_path, args, message):
+    result = _cli(tiny_checkpoints, *args, str(tmp_path / "o.onnx"))
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_refuses_bad_checkpoints_and_paths(tiny_checkpoints, tmp_path):
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(tiny_checkpoints["classifier"].read_bytes()[:5000])
+    cases = [
+        (["--classifier", str(corrupt)], "corrupt"),
+        (["--classifier", str(tmp_path / "missing.safetensors")], "does not exist"),
+        (["--classifier", str(tiny_checkpoints["classifier"]), "--sdae", str(tiny_checkpoints["classifier"])],
+         "expected sdae or dae"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(export_main, ["--sdae", str(tiny_checkpoints["sdae"]), *args, str(tmp_path / "o.onnx")])
+        assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1
+    result = _cli(tiny_checkpoints, str(tmp_path / "no" / "such" / "o.onnx"))
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.safetensors"]
+
+
+def test_cli_refuses_mismatched_shapes(tiny_checkpoints, tmp_path):
+    from malade_export.checkpoint import save_checkpoint
+    from malade_export.models import build_model
+
+    config = {"kind": "sdae", "input_shape": [3, 32, 32], "channels": 4, "kernel": 3, "sigma": 0.3}
+    other = save_checkpoint(build_model(config), config, tmp_path / "rgb")
+    result = CliRunner().invoke(export_main, ["--classifier", str(tiny_checkpoints["classifier"]), "--sdae", str(other),
+                                              str(tmp_path / "o.onnx")])
+    assert result.exit_code == 1 and "disagree on input shape" in result.output
+    assert not (tmp_path / "o.onnx").exists()

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from malade_export.noise import fresh_seeds, seeded_noise
+from malade_export.noise.torch_ops import seeded_noise_torch
+
+SEEDS = [0, 1, 2**62 - 1, 123456789012345, 7]
+
+
+def test_numpy_and_torch_twins_are_bit_identical():
+    host = seeded_noise(SEEDS, 10, (1, 28, 28), votes=2)
+    graph = seeded_noise_torch(torch.tensor(SEEDS), 10, (1, 28, 28), votes=2).numpy()
+    assert host.shape == (10, 10, 1, 28, 28)
+    np.testing.assert_array_equal(host.view(np.uint32), graph.view(np.uint32))
+
+
+def test_sample_noise_does_not_depend_on_batch():
+    seeds = np.arange(64) * 7919 + 3
+    batch = seeded_noise(seeds, 4, (1, 8, 8))
+    for i in (0, 17, 63):
+        np.testing.assert_array_equal(seeded_noise(seeds[i: i + 1], 4, (1, 8, 8))[:, 0], batch[:, i])
+
+
+def test_noise_is_standard_normal_and_uncorrelated():
+    z = seeded_noise(np.arange(100), 10, (1, 28, 28)).astype(np.float64)
+    flat = z.ravel()
+    assert abs(flat.mean()) < 0.005 and abs(flat.std() - 1) < 0.005
+    assert abs(np.mean(np.abs(flat) > 1.96) - 0.05) < 0.002  # the tails are Gaussian too
+    # ~700k pairs each, so the standard error of a correlation is ~0.0012.
+    assert abs(np.corrcoef(z[:-1].ravel(), z[1:].ravel())[0, 1]) < 0.005  # consecutive steps
+    assert abs(np.corrcoef(z[:, :-1].ravel(), z[:, 1:].ravel())[0, 1]) < 0.005  # consecutive seeds
+    assert abs(np.corrcoef(z[..., :-1].ravel(), z[..., 1:].ravel())[0, 1]) < 0.005  # neighbouring pixels
+
+
+def test_different_seeds_differ_and_fresh_seeds_are_unpredictable():
+    a, b = seeded_noise([1, 2], 1, (1, 4, 4))[0]
+    assert not np.array_equal(a, b)
+    assert len({int(s) for s in fresh_seeds(16)}) == 16
+    assert not np.array_equal(fresh_seeds(4), fresh_seeds(4))
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**62)])
+def test_negative_seeds_match_too(seed):
+    host = seeded_noise([seed], 2, (1, 3, 3))
+    graph = seeded_noise_torch(torch.tensor([seed]), 2, (1, 3, 3)).numpy()
+    np.testing.assert_array_equal(host, graph)
