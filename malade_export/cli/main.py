@@ -5,6 +5,7 @@ import click
 
 from .. import __version__
 from .common import TerseGroup
+from .bench import bench_cmd
 from .train import train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 
 
@@ -17,3 +18,4 @@ def main() -> None:
 main.add_command(train_classifier_cmd)
 main.add_command(train_dae_cmd)
 main.add_command(train_sdae_cmd)
+main.add_command(bench_cmd)

@@ -1,0 +1,49 @@
+"""The files a benchmark runs: checkpoints (given, bundled, or untrained stand-ins) and exported chains.
+
+Weights do not change latency, so when no checkpoints are given and the bundled ones are not there
+yet, untrained networks of the default architectures are written to the work folder and used (the
+report says which). Shared by the Python suite and scripts/bench_cpp.sh.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import save_checkpoint
+from ..export import export_defense
+from ..loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE, LoadedDefense
+from ..models import build_model
+from .backends import ChainFiles
+
+
+def bench_checkpoints(work: Path, classifier: str | Path | None = None,
+                      sdae: str | Path | None = None) -> tuple[Path, Path, str]:
+    """Given checkpoints, else the bundled ones, else untrained nets of the default architectures."""
+    shape = [1, 28, 28]
+    configs = {"classifier": {"kind": "classifier", "arch": "A", "input_shape": shape, "num_classes": 10},
+               "sdae": {"kind": "sdae", "input_shape": shape, "channels": 64, "kernel": 5, "sigma": 0.3}}
+    paths, sources = [], []
+    for name, given, bundled in (("classifier", classifier, DEFAULT_CLASSIFIER), ("sdae", sdae, DEFAULT_SDAE)):
+        if given:
+            paths.append(Path(given))
+            sources.append(f"{name}: {given}")
+        elif bundled.is_file():
+            paths.append(bundled)
+            sources.append(f"{name}: bundled {bundled.name}")
+        else:
+            torch.manual_seed(0)
+            (work / "untrained").mkdir(parents=True, exist_ok=True)
+            paths.append(save_checkpoint(build_model(configs[name]), configs[name], work / "untrained" / name))
+            sources.append(f"{name}: untrained, default architecture (latency does not depend on weights)")
+    return paths[0], paths[1], "; ".join(sources)
+
+
+def export_chain(loaded: LoadedDefense, work: Path) -> ChainFiles:
+    """Write malade_n{N}.onnx (noise input), malade_n{N}_seed.onnx and malade_n{N}.pt into ``work``."""
+    n = loaded.defense.steps
+    onnx, seed, ts = work / f"malade_n{n}.onnx", work / f"malade_n{n}_seed.onnx", work / f"malade_n{n}.pt"
+    export_defense(loaded, onnx, "onnx", "input", verify=False)
+    export_defense(loaded, seed, "onnx", "seed", verify=False)
+    export_defense(loaded, ts, "torchscript", "input", verify=False)
+    return ChainFiles(loaded.defense, onnx, seed, ts)

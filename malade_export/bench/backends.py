@@ -1,0 +1,156 @@
+"""One zero-argument callable per (backend, chain, batch): exactly the work one timed call does.
+
+Inputs (image batch, noise or seeds) are made once outside the callable, so every backend times
+the graph alone on the same data. A backend that cannot run here raises ``BackendUnavailable``
+with a one-line reason, which the suite records as "skipped" instead of failing.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..defense import MaladeDefense
+from ..errors import MaladeError
+
+Runner = Callable[[], object]
+
+CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed")
+GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs")
+BACKENDS = CPU_BACKENDS + GPU_BACKENDS
+DESCRIPTIONS = {
+    "pytorch-eager": "PyTorch eager, inference_mode, noise fed in",
+    "torchscript": "TorchScript file (torch.jit.load), noise fed in",
+    "ort-cpu": "ONNX Runtime CPU, noise fed in (pre-made, not timed)",
+    "ort-cpu-seed": "ONNX Runtime CPU, seed input: noise made inside the graph",
+    "ort-cuda": "ONNX Runtime CUDA provider, noise fed in (host copies included)",
+    "tensorrt": "TensorRT engine from the ONNX, device buffers",
+    "pytorch-cuda-graphs": "PyTorch eager captured in a CUDA graph, replayed",
+}
+
+
+class BackendUnavailable(Exception):
+    """This backend cannot run on this machine; the message says why in one line."""
+
+
+@dataclass
+class ChainFiles:
+    """One chain length N and its exported files (noise-input ONNX, seed ONNX, noise-input TorchScript)."""
+
+    defense: MaladeDefense
+    onnx: Path
+    onnx_seed: Path
+    torchscript: Path
+
+
+def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    gen = torch.Generator().manual_seed(batch)
+    x = torch.rand(batch, *defense.input_shape, generator=gen)
+    noise = torch.randn(defense.noise_shape(batch), generator=gen)
+    seeds = np.arange(batch, dtype=np.int64) + 12345
+    return x, noise, seeds
+
+
+def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
+    x, noise, _ = _inputs(files.defense, batch)
+
+    def run() -> object:
+        with torch.inference_mode():
+            return files.defense(x, noise)
+
+    return run
+
+
+def _torchscript(files: ChainFiles, batch: int, threads: int) -> Runner:
+    module = torch.jit.load(str(files.torchscript)).eval()
+    x, noise, _ = _inputs(files.defense, batch)
+
+    def run() -> object:
+        with torch.inference_mode():
+            return module(x, noise)
+
+    return run
+
+
+def _ort(path: Path, files: ChainFiles, batch: int, threads: int, providers: str | list[str]) -> Runner:
+    from ..runtime.ort import Session
+
+    try:
+        session = Session(path, providers=providers, threads=threads)
+    except MaladeError as exc:
+        raise BackendUnavailable(str(exc)) from None
+    x, _, seeds = _inputs(files.defense, batch)
+    feeds = session.feeds(x.numpy(), seeds)  # noise (input mode) is made here, once, outside the timing
+    raw = session.session
+    return lambda: raw.run(None, feeds)
+
+
+def _ort_cpu(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _ort(files.onnx, files, batch, threads, "cpu")
+
+
+def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _ort(files.onnx_seed, files, batch, threads, "cpu")
+
+
+def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise BackendUnavailable(f"onnxruntime {ort.__version__} here has no CUDAExecutionProvider "
+                                 "(needs onnxruntime-gpu and an NVIDIA GPU)")
+    return _ort(files.onnx, files, batch, threads, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+
+
+def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
+    from ..runtime.trt import TrtRunner, build_engine, require_tensorrt
+
+    try:
+        require_tensorrt()
+    except MaladeError as exc:
+        raise BackendUnavailable(str(exc)) from None
+    plan = build_engine(files.onnx, files.onnx.with_name(f"{files.onnx.stem}_b{batch}.plan"),
+                        opt_batch=batch, max_batch=max(batch, 64))
+    runner = TrtRunner(plan)
+    x, noise, _ = _inputs(files.defense, batch)
+    feeds = {"x": x.cuda(), "noise": noise.cuda()}
+    return lambda: runner.run_device(dict(feeds))
+
+
+def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
+    if not torch.cuda.is_available():
+        raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
+    defense = copy.deepcopy(files.defense).cuda().eval()
+    x, noise, _ = (t.cuda() if isinstance(t, torch.Tensor) else t for t in _inputs(files.defense, batch))
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side), torch.inference_mode():
+        for _ in range(3):  # warm up kernels and the allocator before capture, as CUDA graphs require
+            defense(x, noise)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.inference_mode():
+        defense(x, noise)
+
+    def run() -> None:
+        graph.replay()
+        torch.cuda.synchronize()
+
+    return run
+
+
+_FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
+    "pytorch-eager": _eager, "torchscript": _torchscript, "ort-cpu": _ort_cpu, "ort-cpu-seed": _ort_cpu_seed,
+    "ort-cuda": _ort_cuda, "tensorrt": _tensorrt, "pytorch-cuda-graphs": _cuda_graphs,
+}
+
+
+def make_runner(backend: str, files: ChainFiles, batch: int, threads: int) -> Runner:
+    """The timed callable for ``backend``; raises BackendUnavailable when it cannot run here."""
+    if backend not in _FACTORIES:
+        raise MaladeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    return _FACTORIES[backend](files, batch, threads)

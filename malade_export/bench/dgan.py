@@ -1,0 +1,53 @@
+"""Defense-GAN's latency: L gradient steps on z from R restarts, then classify (PyTorch eager + autograd).
+
+It cannot be exported as a static inference graph (it optimises z at inference time), so eager
+PyTorch is its only backend. Its cost is linear in L, so long settings may be measured with fewer
+steps and scaled by the count of generator passes, (2L + 1) / (2L_measured + 1); rows say so.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from ..defensegan import ReconstructionSettings, reconstruct
+from ..models.gan import Generator
+from .timing import TimingStats, time_callable
+
+AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
+
+
+def frozen_generator(channels: int) -> Generator:
+    """An untrained generator of the right architecture with frozen weights, as a loaded checkpoint would be.
+
+    Latency does not depend on the weights; freezing them keeps the backward pass to z only.
+    """
+    generator = Generator(channels).eval()
+    for param in generator.parameters():
+        param.requires_grad_(False)
+    return generator
+
+
+def time_defensegan(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, int, int], batch: int,
+                    settings: ReconstructionSettings,
+                    measure_steps: int, warmup: int, reps: int, budget_s: float | None) -> tuple[TimingStats, int]:
+    """Stats for ``settings`` (measured at min(L, measure_steps) steps, scaled up if fewer) and the steps measured."""
+    measured = min(settings.steps, measure_steps)
+    run_settings = replace(settings, steps=measured)
+    gen = torch.Generator().manual_seed(batch)
+    x = torch.rand(batch, *input_shape, generator=gen)
+    rng = torch.Generator().manual_seed(0)
+
+    def run() -> torch.Tensor:
+        purified = reconstruct(generator, x, run_settings, generator_rng=rng)
+        with torch.no_grad():
+            return classifier(purified)
+
+    stats = time_callable(run, batch, warmup=warmup, reps=reps, budget_s=budget_s, min_reps=min(reps, 2))
+    if measured == settings.steps:
+        return stats, measured
+    scale = (2 * settings.steps + 1) / (2 * measured + 1)
+    return TimingStats(stats.median_s * scale, stats.p90_s * scale, stats.p99_s * scale, stats.mean_s * scale,
+                       stats.min_s * scale, stats.reps, batch, stats.throughput / scale), measured

@@ -1,0 +1,150 @@
+"""Turn a suite run into the numbers people quote: the paper's Table 6 layout, the goal ratios, and
+the JSON / Markdown / PNG files. Pure data-in, text-out; nothing here times anything.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_path, write_text_atomic
+
+PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
+Row = dict[str, Any]
+
+
+def _find(report: dict[str, Any], **keys: object) -> Row | None:
+    for row in report["rows"]:
+        if all(row.get(k) == v for k, v in keys.items()):
+            return row
+    return None
+
+
+def _ratio(num: Row | None, den: Row | None, key: str = "median_ms") -> float | None:
+    return num[key] / den[key] if num and den else None
+
+
+def table6(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per N at batch 1, in seconds: Malade (ORT CPU, eager) vs Defense-GAN R = 1.
+
+    The paper's Defense-GAN times grow with N, so we read its Table 6 as L = N iterations and give
+    that column, next to the real setting L = dgan_steps.
+    """
+    cfg = report["config"]
+    out = []
+    for n in cfg["steps"]:
+        ort = _find(report, kind="malade", backend="ort-cpu", steps=n, batch=1)
+        eager = _find(report, kind="malade", backend="pytorch-eager", steps=n, batch=1)
+        dg_n = _find(report, kind="defensegan", steps=n, restarts=1, batch=1)
+        dg_l = _find(report, kind="defensegan", steps=cfg["dgan_steps"], restarts=1, batch=1)
+        paper = PAPER_TABLE6.get(n, (None, None))
+        out.append({"N": n, "malade_ort_cpu_s": ort and ort["median_ms"] / 1e3,
+                    "malade_eager_s": eager and eager["median_ms"] / 1e3,
+                    "defensegan_R1_L_eq_N_s": dg_n and dg_n["median_ms"] / 1e3,
+                    f"defensegan_R1_L{cfg['dgan_steps']}_s": dg_l and dg_l["median_ms"] / 1e3,
+                    "paper_malade_s": paper[0], "paper_defensegan_R1_s": paper[1]})
+    return out
+
+
+def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
+    """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
+    cfg = report["config"]
+    n = 10 if 10 in cfg["steps"] else cfg["steps"][0]
+    peak = report["matmul_peak"]["gflops"]
+    ort1 = _find(report, kind="malade", backend="ort-cpu", steps=n, batch=1)
+    dg = _find(report, kind="defensegan", steps=cfg["dgan_steps"], restarts=10, batch=1)
+    seed_overhead = {}
+    for batch in cfg["batches"]:
+        r = _ratio(_find(report, kind="malade", backend="ort-cpu-seed", steps=n, batch=batch),
+                   _find(report, kind="malade", backend="ort-cpu", steps=n, batch=batch))
+        seed_overhead[f"batch{batch}"] = None if r is None else r - 1.0
+    at_peak = {row["backend"]: row["gflops"] / peak for row in report["rows"]
+               if row["kind"] == "malade" and row["batch"] == 64 and row["steps"] == n}
+    return {
+        "N": n,
+        f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_ort_cpu_batch1": _ratio(dg, ort1),
+        f"eager_over_ort_cpu_batch1_N{n}": _ratio(_find(report, kind="malade", backend="pytorch-eager", steps=n,
+                                                        batch=1), ort1),
+        "ort_seed_mode_overhead_vs_noise_input": seed_overhead,
+        f"gflops_batch64_N{n}_fraction_of_matmul_peak": at_peak or None,
+    }
+
+
+def _fmt(value: float | None, spec: str = ".3g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def format_ratios(report: dict[str, Any]) -> str:
+    """The goal ratios as the lines the benchmark prints at the end of a run."""
+    r = report["ratios"]
+    n = r["N"]
+    steps = report["config"]["dgan_steps"]
+    lines = [
+        f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, ORT CPU), batch 1: "
+        f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_ort_cpu_batch1'], '.1f')}x",
+        f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
+    ]
+    for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():
+        lines.append(f"ORT seed mode vs noise input, {batch}: "
+                     f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}")
+    fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
+    for backend, fraction in fractions.items():
+        lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured matmul peak")
+    if not fractions:
+        lines.append("GFLOP/s at batch 64 vs matmul peak: — (batch 64 not run)")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    env, cfg, peak = report["environment"], report["config"], report["matmul_peak"]["gflops"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    lines = [
+        "# Malade vs Defense-GAN latency" + (" (quick run)" if cfg["quick"] else ""), "",
+        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
+        f"- versions: {versions}; python {env['python']}",
+        f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
+        f"{report['matmul_peak']['reps']})",
+        f"- weights: {report['weights']}",
+        f"- repetitions: warm-up {cfg['warmup']}, up to {cfg['reps']} timed (budget {cfg['budget_s']} s per case); "
+        "one call = one batch; FLOPs = 2 x MACs of conv/convT/linear layers", "",
+        "## Malade", "",
+    ]
+    malade = [r for r in report["rows"] if r["kind"] == "malade"]
+    lines += _table(["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
+                    [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
+                      f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
+                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak:.0f}"] for r in malade])
+    lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
+    dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
+    lines += _table(["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
+                    [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
+                      f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
+                      f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
+    steps = cfg["dgan_steps"]
+    lines += ["", "## Paper Table 6 layout (seconds, batch 1; paper: TITAN V)", ""]
+    lines += _table(["N", "Malade ORT CPU", "Malade eager", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}",
+                     "paper Malade", "paper Defense-GAN R=1"],
+                    [[str(t["N"]), _fmt(t["malade_ort_cpu_s"], ".4f"), _fmt(t["malade_eager_s"], ".4f"),
+                      _fmt(t["defensegan_R1_L_eq_N_s"], ".4f"), _fmt(t[f"defensegan_R1_L{steps}_s"], ".4f"),
+                      _fmt(t["paper_malade_s"]), _fmt(t["paper_defensegan_R1_s"])] for t in report["table6"]])
+    lines += ["", "## Goal ratios", ""] + [f"- {line}" for line in format_ratios(report).splitlines()]
+    if report["skipped"]:
+        lines += ["", "## Skipped backends", ""] + [f"- {b}: {why}" for b, why in report["skipped"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    """latency.json, latency.md and latency.png in ``out_dir`` (each written atomically)."""
+    from .plot import plot_latency
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "latency.json", out_dir / "latency.md", out_dir / "latency.png"]
+    write_text_atomic(paths[0], json.dumps(report, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(paths[1], to_markdown(report))
+    with atomic_path(paths[2]) as tmp:
+        plot_latency(report, tmp)
+    return paths

@@ -1,0 +1,82 @@
+"""`malade bench`: time Malade (N x batch x backend) against Defense-GAN and write JSON / Markdown / PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import MaladeError
+from .common import one_line_errors
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise MaladeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise MaladeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+@click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
+                                            "at 10 steps and scaled to L.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default="results/bench", show_default=True,
+              help="Where latency.json / latency.md / latency.png go (exported models go to OUT_DIR/work).")
+@click.option("--steps", default=None, help="Malade chain lengths N [default: 10,25,50; quick: 10].")
+@click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
+@click.option("--backends", default=None, help="Comma-separated subset of: pytorch-eager, torchscript, ort-cpu, "
+                                               "ort-cpu-seed, ort-cuda, tensorrt, pytorch-cuda-graphs [default: all; "
+                                               "absent ones are recorded as skipped].")
+@click.option("--reps", default=None, type=int, help="Timed repetitions per case [default: 30; quick: 5].")
+@click.option("--warmup", default=None, type=int, help="Untimed warm-up calls per case [default: 3; quick: 1].")
+@click.option("--budget", "budget_s", default=None, type=float, help="Seconds per case before stopping early "
+                                                                     "(>= 3 reps always) [default: 20; quick: 5].")
+@click.option("--threads", default=None, type=int, help="Intra-op threads for PyTorch and ORT [default: torch's].")
+@click.option("--dgan-steps", default=200, show_default=True, help="Defense-GAN gradient steps L.")
+@click.option("--dgan-restarts", default="1,10", show_default=True, help="Defense-GAN restarts R to time.")
+@click.option("--dgan-measure-steps", default=None, type=int,
+              help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
+@click.option("--dgan-batches", default="1", show_default=True, help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
+@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
+              help="Classifier checkpoint [default: bundled, else untrained arch A].")
+@click.option("--sdae", type=click.Path(dir_okay=False), default=None,
+              help="sDAE checkpoint [default: bundled, else untrained].")
+@one_line_errors
+def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None, backends: str | None,
+              reps: int | None, warmup: int | None, budget_s: float | None, threads: int | None, dgan_steps: int,
+              dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, classifier: str | None,
+              sdae: str | None) -> None:
+    """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
+
+    \b
+    Example:  malade bench --quick --out-dir results/bench
+    Prints the goal ratios at the end; see latency.md for the tables.
+    """
+    from ..bench import BenchConfig, format_ratios, quick_config, run_benchmark, write_report
+    from ..bench.backends import BACKENDS
+
+    overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),
+                                    "dgan_batches": _ints(dgan_batches), "classifier": classifier, "sdae": sdae}
+    for key, value in (("steps", steps and _ints(steps)), ("batches", batches and _ints(batches)),
+                       ("reps", reps), ("warmup", warmup), ("budget_s", budget_s), ("threads", threads),
+                       ("dgan_measure_steps", dgan_measure_steps)):
+        if value is not None:
+            overrides[key] = value
+    if backends:
+        chosen = tuple(b.strip() for b in backends.split(",") if b.strip())
+        unknown = [b for b in chosen if b not in BACKENDS]
+        if unknown:
+            raise MaladeError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
+        overrides["backends"] = chosen
+    if "dgan_measure_steps" not in overrides and not quick:
+        overrides["dgan_measure_steps"] = dgan_steps
+    config = quick_config(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
+    if config.threads < 1 or config.reps < 1 or config.warmup < 0 or config.dgan_measure_steps < 1:
+        raise MaladeError("--threads, --reps and --dgan-measure-steps must be >= 1, --warmup >= 0")
+    out = Path(out_dir)
+    report = run_benchmark(config, out / "work", log=click.echo)
+    for path in write_report(report, out):
+        click.echo(f"wrote {path}")
+    click.echo(format_ratios(report))

@@ -1,0 +1,107 @@
+"""The latency benchmark: its statistics, its FLOP counts, and a tiny end-to-end `malade bench` run."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from malade_export.bench.flops import chain_macs, count_macs, defensegan_macs
+from malade_export.bench.timing import percentile, summarize, time_callable
+from malade_export.cli.main import main
+from malade_export.defense import MaladeDefense
+from malade_export.models import build_model
+from malade_export.models.gan import Generator
+
+SHAPE = [1, 28, 28]
+# Analytic MACs at 28 x 28 (conv: out pixels x C_in x C_out x k^2; convT: in pixels x C_in x C_out x k^2).
+SDAE_MACS = (14 * 14 * 1 * 64 * 25  # Conv 1->64, s2: 28 -> 14
+             + 7 * 7 * 64 * 64 * 25  # Conv 64->64, s2: 14 -> 7
+             + 7 * 7 * 64 * 64 * 25  # ConvT 64->64, s2: 7 -> 14
+             + 14 * 14 * 64 * 64 * 25  # ConvT 64->64, s2: 14 -> 28
+             + 28 * 28 * 64 * 1 * 25)  # Conv 64->1, s1
+CLASSIFIER_A_MACS = 28 * 28 * 64 * 25 + 12 * 12 * 64 * 64 * 25 + 12 * 12 * 64 * 128 + 128 * 10
+GENERATOR_MACS = 128 * 4096 + 4 * 4 * 256 * 128 * 25 + 7 * 7 * 128 * 64 * 25 + 14 * 14 * 64 * 1 * 25
+
+
+def test_percentiles_of_a_known_list() -> None:
+    samples = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert percentile(samples, 50) == 3.0
+    assert percentile(samples, 90) == pytest.approx(4.6)
+    assert percentile(samples, 99) == pytest.approx(4.96)
+    assert percentile([7.0], 99) == 7.0
+    stats = summarize(samples, batch=4)
+    assert (stats.median_s, stats.mean_s, stats.min_s, stats.reps) == (3.0, 3.0, 1.0, 5)
+    assert stats.throughput == pytest.approx(4 / 3.0)
+    many = list(np.random.default_rng(0).exponential(size=101))
+    for q in (50, 90, 99):
+        assert percentile(many, q) == pytest.approx(float(np.percentile(many, q)))
+
+
+def test_percentile_rejects_empty_and_out_of_range() -> None:
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_time_callable_warms_up_then_counts_reps() -> None:
+    calls = []
+    stats = time_callable(lambda: calls.append(1), batch=1, warmup=2, reps=7)
+    assert len(calls) == 9 and stats.reps == 7
+    stopped = time_callable(lambda: calls.append(1), batch=1, warmup=0, reps=1000, budget_s=0.0, min_reps=3)
+    assert stopped.reps == 3
+
+
+def test_sdae_macs_match_the_analytic_count() -> None:
+    sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": 64, "kernel": 5})
+    assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5
+    assert count_macs(sdae, torch.zeros(3, *SHAPE)) == SDAE_MACS  # per sample, whatever the batch
+
+
+def test_chain_and_defensegan_macs() -> None:
+    classifier = build_model({"kind": "classifier", "arch": "A", "input_shape": SHAPE, "num_classes": 10})
+    sdae = build_model({"kind": "sdae", "input_shape": SHAPE})
+    assert count_macs(classifier, torch.zeros(1, *SHAPE)) == CLASSIFIER_A_MACS
+    for votes in (1, 3):
+        chain = MaladeDefense(classifier, sdae, 0.3, tuple(SHAPE), steps=10, votes=votes)
+        assert chain_macs(chain)["total"] == SDAE_MACS + votes * (9 * SDAE_MACS + CLASSIFIER_A_MACS)
+    dgan = defensegan_macs(Generator(1), classifier, steps=200, restarts=10)
+    assert dgan["generator"] == GENERATOR_MACS
+    assert dgan["total"] == 10 * 401 * GENERATOR_MACS + CLASSIFIER_A_MACS
+
+
+@pytest.mark.slow
+def test_bench_quick_writes_json_markdown_png(tmp_path) -> None:
+    out = tmp_path / "bench"
+    args = ["bench", "--quick", "--out-dir", str(out), "--batches", "1,2", "--reps", "1", "--warmup", "0",
+            "--threads", "1", "--dgan-steps", "4", "--dgan-measure-steps", "2",
+            "--backends", "pytorch-eager,ort-cpu,ort-cpu-seed,ort-cuda"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "latency.json").read_text())
+    malade = [r for r in report["rows"] if r["kind"] == "malade"]
+    assert {(r["backend"], r["batch"]) for r in malade} == {
+        (b, n) for b in ("pytorch-eager", "ort-cpu", "ort-cpu-seed") for n in (1, 2)}
+    assert all(r["median_ms"] > 0 and r["p99_ms"] >= r["p90_ms"] >= r["median_ms"] for r in report["rows"])
+    assert all(r["gflop_per_sample"] == pytest.approx(2 * (10 * SDAE_MACS + CLASSIFIER_A_MACS) / 1e9) for r in malade)
+    dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
+    assert {(r["steps"], r["restarts"]) for r in dgan} == {(4, 1), (4, 10), (10, 1)}
+    assert all(r["extrapolated"] and r["measured_steps"] == 2 for r in dgan)
+    if "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers():
+        assert "ort-cuda" in report["skipped"]
+    assert report["matmul_peak"]["gflops"] > 0 and report["environment"]["threads"] == 1
+    assert report["ratios"]["eager_over_ort_cpu_batch1_N10"] > 0
+    markdown = (out / "latency.md").read_text()
+    assert "Paper Table 6 layout" in markdown and "needs autograd at inference" in markdown
+    assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Defense-GAN (L=4, R=10) / Malade (N=10, ORT CPU), batch 1:" in result.output
+    assert "ORT seed mode vs noise input, batch1:" in result.output
+
+
+def test_bench_rejects_unknown_backend(tmp_path) -> None:
+    result = CliRunner().invoke(main, ["bench", "--quick", "--backends", "tpu", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "unknown backend(s) tpu" in result.output

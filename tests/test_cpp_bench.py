@@ -1,0 +1,86 @@
+"""cpp_bench builds and its harnesses time a tiny exported chain, printing one parseable JSON line.
+
+Slow (LibTorch compiles in about a minute on two cores). Skips cleanly without cmake, a C++
+compiler or LibTorch's CMake files; the ONNX Runtime harness is checked only where its headers were
+already assembled (cpp_bench/fetch_ort_root.sh, or $ONNXRUNTIME_ROOT): tests never download.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "cpp_bench"
+
+
+def _ort_root() -> Path | None:
+    for root in (os.environ.get("ONNXRUNTIME_ROOT"), SOURCE / "build" / "onnxruntime"):
+        if root and (Path(root) / "include" / "onnxruntime_cxx_api.h").is_file():
+            return Path(root)
+    return None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not shutil.which("cmake") or not (shutil.which("c++") or shutil.which("g++")):
+        pytest.skip("cmake or a C++ compiler is missing")
+    import torch
+
+    prefix = Path(torch.utils.cmake_prefix_path)
+    if not (prefix / "Torch" / "TorchConfig.cmake").is_file():
+        pytest.skip("this torch install ships no LibTorch CMake files")
+    build = tmp_path_factory.mktemp("cpp_build")
+    configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix}"]
+    if shutil.which("ninja"):
+        configure += ["-G", "Ninja"]
+    ort = _ort_root()
+    configure.append(f"-DONNXRUNTIME_ROOT={ort or ''}" if ort else "-DMALADE_BENCH_ORT=OFF")
+    subprocess.run(configure, check=True, capture_output=True, text=True)
+    subprocess.run(["cmake", "--build", str(build), "-j2"], check=True, capture_output=True, text=True, timeout=600)
+    return build
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from malade_export.bench.artifacts import bench_checkpoints, export_chain
+    from malade_export.loading import load_defense
+
+    work = tmp_path_factory.mktemp("cpp_models")
+    classifier, sdae, _ = bench_checkpoints(work)
+    export_chain(load_defense(classifier, sdae, steps=2), work)
+    return work
+
+
+def _run(binary: Path, model: Path, batch: int = 3) -> dict[str, object]:
+    done = subprocess.run([str(binary), str(model), "--batch", str(batch), "--reps", "4", "--warmup", "1",
+                           "--threads", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert row["steps"] == 2 and row["batch"] == batch and row["reps"] == 4 and row["threads"] == 1
+    assert row["logits_shape"] == [batch, 10]
+    assert 0 < row["min_ms"] <= row["median_ms"] <= row["p90_ms"] <= row["p99_ms"]
+    assert row["throughput"] == pytest.approx(batch / (row["median_ms"] / 1e3), rel=1e-3)
+    return row
+
+
+def test_libtorch_harness_times_the_torchscript_file(built: Path, exported: Path) -> None:
+    assert _run(built / "bench_libtorch", exported / "malade_n2.pt")["harness"] == "libtorch"
+
+
+def test_libtorch_harness_fails_in_one_line(built: Path, tmp_path: Path) -> None:
+    done = subprocess.run([str(built / "bench_libtorch"), str(tmp_path / "missing.pt")], capture_output=True, text=True)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_ort_harness_times_noise_and_seed_graphs(built: Path, exported: Path) -> None:
+    if not (built / "bench_ort").is_file():
+        pytest.skip("no ONNX Runtime C++ headers assembled (run cpp_bench/fetch_ort_root.sh)")
+    assert _run(built / "bench_ort", exported / "malade_n2.onnx")["harness"] == "onnxruntime"
+    assert _run(built / "bench_ort", exported / "malade_n2_seed.onnx")["harness"] == "onnxruntime-seed"
