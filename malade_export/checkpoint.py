@@ -58,17 +58,17 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    """The config from the safetensors header; anything that is not safetensors is refused unread."""
     with open(path, "rb") as handle:
-        head = handle.read(8)
-        if head[:2] == b"PK" or head[:1] == b"\x80":
-            raise MaladeError(f"{path} is a pickled checkpoint; refused because loading it could run code (use .safetensors)")
-        if len(head) < 8:
-            raise MaladeError(f"{path} is not a safetensors checkpoint (file too short)")
-        header_len = int.from_bytes(head, "little")
-        if header_len > 100_000_000:
+        head = handle.read(9)
+        header_len = int.from_bytes(head[:8], "little")
+        if len(head) < 9 or head[8:9] != b"{" or header_len > 100_000_000:
+            if head[:2] == b"PK" or head[:1] == b"\x80":  # torch.save zip archive or raw pickle
+                raise MaladeError(f"{path} is a pickled checkpoint; refused because loading it could run code "
+                                  "(use .safetensors)")
             raise MaladeError(f"{path} is not a safetensors checkpoint (bad header)")
         try:
-            header = json.loads(handle.read(header_len))
+            header = json.loads(head[8:] + handle.read(header_len - 1))
             return json.loads(header["__metadata__"][CONFIG_KEY])
         except (ValueError, KeyError, TypeError) as exc:
             raise MaladeError(f"{path} is not a malade checkpoint (no readable config in its header)") from exc

@@ -51,3 +51,20 @@ def test_corrupt_and_wrong_kind_are_refused(tmp_path):
         load_checkpoint(path)
     with pytest.raises(MaladeError, match="does not exist"):
         load_checkpoint(tmp_path / "absent.safetensors")
+
+
+@pytest.mark.parametrize("first_bytes", [b"\x80", b"PK"])
+def test_safetensors_whose_length_prefix_looks_like_a_pickle_still_loads(tmp_path, first_bytes):
+    """The header length is little-endian, so its first bytes can equal a pickle's or a zip's magic."""
+    model = build_model(CONFIG)
+    target = int.from_bytes(first_bytes, "little")
+    modulus = 256 ** len(first_bytes)
+    base = int.from_bytes(save_checkpoint(model, {**CONFIG, "note": ""}, tmp_path / "m").read_bytes()[:8], "little")
+    guess = (target - base) % modulus  # the header grows one byte per padding character (then 8-aligned)
+    for pad in range(max(guess - 8, 0), guess + 9):
+        path = save_checkpoint(model, {**CONFIG, "note": "x" * pad}, tmp_path / "m")
+        if path.read_bytes()[: len(first_bytes)] == first_bytes:
+            break
+    else:
+        pytest.fail("could not produce the colliding header length")
+    assert load_checkpoint(path).config["note"] == "x" * pad
