@@ -7,4 +7,8 @@ VENV=${MALADE_TEST_VENV:-.venv-test}
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q torch==2.13.0
 "$VENV/bin/pip" install -q -e '.[test]'
+# The attack-sanity test compares with torchattacks; --no-deps because its metadata asks for
+# torchvision, which does not import beside this torch (torchattacks itself only needs scipy).
+"$VENV/bin/pip" install -q scipy
+"$VENV/bin/pip" install -q --no-deps torchattacks==3.5.1
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -6,7 +6,9 @@ import click
 from .. import __version__
 from .common import TerseGroup
 from .bench import bench_cmd
+from .eval import eval_cmd
 from .train import train_classifier_cmd, train_dae_cmd, train_sdae_cmd
+from .train_gan import train_gan_cmd
 
 
 @click.group(name="malade", cls=TerseGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +21,5 @@ main.add_command(train_classifier_cmd)
 main.add_command(train_dae_cmd)
 main.add_command(train_sdae_cmd)
 main.add_command(bench_cmd)
+main.add_command(eval_cmd)
+main.add_command(train_gan_cmd)

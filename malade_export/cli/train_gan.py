@@ -1,0 +1,41 @@
+"""`malade train-gan`: the WGAN-GP generator behind the Defense-GAN baseline."""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
+
+
+@click.command("train-gan", cls=TerseCommand)
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Generator checkpoint to write (.safetensors is appended when missing).")
+@click.option("--iterations", default=200_000, show_default=True, type=click.IntRange(1),
+              help="Generator updates (Defense-GAN trained 200k).")
+@click.option("--critic-steps", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=1e-4, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Adam learning rate (betas 0.5, 0.9).")
+@click.option("--gp-weight", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              help="Gradient-penalty weight lambda.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N training images.")
+@data_options
+@one_line_errors
+def train_gan_cmd(**kw: Any) -> None:
+    """Train Defense-GAN's WGAN-GP on the training split; saves the generator (kind "generator")."""
+    from ..checkpoint import save_checkpoint
+    from ..data import load_split, train_val_split
+    from ..train import GanSettings, train_gan
+
+    full = load_split(kw["dataset"], "train", kw["data_dir"])
+    train, _ = train_val_split(full, val_size=min(kw["val_size"], len(full) - 1))
+    if kw["limit"]:
+        train = train.subset(slice(0, kw["limit"]))
+    settings = GanSettings(iterations=kw["iterations"], batch_size=kw["batch_size"], lr=kw["lr"],
+                           critic_steps=kw["critic_steps"], gp_weight=kw["gp_weight"], seed=kw["seed"],
+                           device=resolve_device(kw["device"]))
+    result = train_gan(train, settings, dataset=kw["dataset"], command=command_line(), log=click.echo)
+    click.echo(f"wrote {save_checkpoint(result.model, result.config, kw['out'])}")

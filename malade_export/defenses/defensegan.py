@@ -1,0 +1,49 @@
+"""Defense-GAN baseline: classify G(z*), the closest image the WGAN generator can produce.
+
+The projection is an inner optimisation over z whose result is detached, so the defence has no
+useful input gradient (Defense-GAN's own code had the same vanishing-gradient problem, its issues #1
+and #14). White-box attacks on it therefore use BPDA (identity backward through the projection);
+``differentiable = False`` makes the evaluation apply BPDA automatically.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..checkpoint import load_checkpoint
+from ..defensegan import ReconstructionSettings, reconstruct
+from ..errors import MaladeError
+from .base import Defense
+
+
+class DefenseGAN(Defense):
+    name = "defensegan"
+    differentiable = False
+
+    def __init__(self, classifier: nn.Module, generator: nn.Module,
+                 settings: ReconstructionSettings = ReconstructionSettings()) -> None:
+        super().__init__(classifier)
+        self.generator = generator.eval()
+        for param in self.generator.parameters():
+            param.requires_grad_(False)
+        self.settings = settings
+
+    def purify(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():  # the projection optimises z even when the caller is in no_grad
+            return reconstruct(self.generator, x, self.settings)
+
+    def describe(self) -> dict[str, object]:
+        return {"defense": self.name, **asdict(self.settings)}
+
+    @classmethod
+    def from_checkpoints(cls, classifier: str | Path, generator: str | Path,
+                         settings: ReconstructionSettings = ReconstructionSettings()) -> "DefenseGAN":
+        clf = load_checkpoint(classifier, "classifier")
+        gen = load_checkpoint(generator, "generator")
+        if clf.config["input_shape"] != gen.config["input_shape"]:
+            raise MaladeError(f"classifier {clf.path.name} takes {clf.config['input_shape']} but generator "
+                              f"{gen.path.name} makes {gen.config['input_shape']}")
+        return cls(clf.model, gen.model, settings)

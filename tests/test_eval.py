@@ -1,0 +1,139 @@
+"""Evaluation: Wilson intervals, the runner, result files with provenance, and the CLI end to end
+(on an IDX folder of synthetic images and tiny checkpoints written by the test)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from malade_export.attacks import FGSM
+from malade_export.checkpoint import load_checkpoint, save_checkpoint
+from malade_export.cli.eval import eval_cmd
+from malade_export.cli.train_gan import train_gan_cmd
+from malade_export.data import ImageSet, write_idx
+from malade_export.defenses import NoDefense
+from malade_export.eval import AttackOptions, build_attack, evaluate, wilson_interval
+from malade_export.eval.provenance import REPO_ROOT
+from malade_export.eval.tables import markdown_table, plot_accuracy_vs_eps
+from malade_export.models import build_model
+from malade_export.train import TrainSettings, train_classifier
+
+SHAPE = [1, 28, 28]
+
+
+def synthetic(n: int, seed: int) -> ImageSet:
+    """Ten noisy binary templates, quantised to 8 bits so they survive an IDX round trip."""
+    templates = (np.random.default_rng(123).random((10, 1, 28, 28)) < 0.2).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = np.clip(0.3 + 0.3 * templates[labels] + 0.25 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
+    return ImageSet((np.round(images * 255) / 255).astype(np.float32), labels.astype(np.int64))
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "data"
+    data.mkdir()
+    train, test = synthetic(300, 0), synthetic(200, 1)
+    for prefix, split in (("train", train), ("t10k", test)):
+        write_idx(data / f"{prefix}-images-idx3-ubyte", np.round(split.images[:, 0] * 255).astype(np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte", split.labels.astype(np.uint8))
+    trained = train_classifier("E", train, test, TrainSettings(epochs=3, batch_size=50), log=lambda _: None)
+    sdae_config = {"kind": "sdae", "input_shape": SHAPE, "channels": 8, "kernel": 5, "sigma": 0.3}
+    return {
+        "dataset": f"idx:{data}", "model": trained.model, "test": test, "root": root,
+        "classifier": save_checkpoint(trained.model, trained.config, root / "clf"),
+        "sdae": save_checkpoint(build_model(sdae_config), sdae_config, root / "sdae"),
+    }
+
+
+def run(command, args: list[str]) -> str:
+    result = CliRunner().invoke(command, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("correct, n, low, high", [(50, 100, 0.4038, 0.5962), (0, 10, 0.0, 0.2775),
+                                                   (10, 10, 0.7225, 1.0)])
+def test_wilson_interval_matches_known_values(correct, n, low, high):
+    assert wilson_interval(correct, n) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_evaluate_counts_clean_and_attacked_correct(setup):
+    model, test = setup["model"], setup["test"]
+    x, y = torch.from_numpy(test.images[:60]), torch.from_numpy(test.labels[:60])
+    defense = NoDefense(model)
+    clean, attacked = evaluate(defense, FGSM(defense, 0.1), x, y, batch_size=25, progress=False)
+    with torch.no_grad():
+        assert clean.correct == int((model(x).argmax(1) == y).sum())
+    assert clean.n == attacked.n == 60
+    assert attacked.correct < clean.correct - 15
+    assert build_attack("none", defense, AttackOptions()) is None
+
+
+def test_eval_cli_writes_json_and_markdown_with_command_seed_and_commit(setup, tmp_path):
+    out = tmp_path / "results" / "malade_fgsm.json"
+    args = ["--dataset", setup["dataset"], "--classifier", setup["classifier"], "--defense", "malade",
+            "--sdae", setup["sdae"], "--steps", 2, "--attack", "fgsm", "--eps", 0.3, "--n", 40, "--holdout", 20,
+            "--seed", 3, "--out", out]
+    run(eval_cmd, args)
+    record = json.loads(out.read_text())
+    assert record["seed"] == 3 and "--seed 3" in record["command"] and "--attack fgsm" in record["command"]
+    git = shutil.which("git")
+    head = subprocess.run([git, "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True) if git else None
+    assert record["commit"] == (head.stdout.strip() if head and head.returncode == 0 else None)
+    assert record["clean"]["n"] == 40 and record["attack"] == {"attack": "fgsm", "eps": 0.3, "bpda": False}
+    low, high = record["attacked"]["ci95"]
+    assert low <= record["attacked"]["accuracy"] <= high
+    row = out.with_suffix(".md").read_text().splitlines()[-1]
+    assert record["command"] in row and (record["commit"] or "unknown")[:12] in row and "| 3 |" in row
+    run(eval_cmd, args)  # same seed, same numbers
+    assert json.loads(out.read_text())["attacked"] == record["attacked"]
+
+
+def test_eval_cli_blackbox_end_to_end(setup, tmp_path):
+    out = tmp_path / "bb.json"
+    run(eval_cmd, ["--dataset", setup["dataset"], "--classifier", setup["classifier"], "--defense", "none",
+                   "--attack", "blackbox", "--holdout", 20, "--sub-rounds", 2, "--sub-epochs", 2, "--n", 30,
+                   "--out", out])
+    record = json.loads(out.read_text())
+    assert record["attack"]["substitute_training_size"] == 40 and record["attacked"]["n"] == 30
+
+
+def test_eval_cli_reports_user_errors_in_one_line(setup):
+    result = CliRunner().invoke(eval_cmd, ["--dataset", setup["dataset"], "--classifier", str(setup["classifier"]),
+                                           "--defense", "none", "--n", "5000"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "exceeds" in result.output
+
+
+def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):
+    run(train_gan_cmd, ["--dataset", setup["dataset"], "--val-size", 10, "--iterations", 2, "--critic-steps", 1,
+                        "--batch-size", 8, "--out", tmp_path / "gen"])
+    ckpt = load_checkpoint(tmp_path / "gen.safetensors", "generator")
+    assert ckpt.config["training"]["iterations"] == 2
+    assert ckpt.model(torch.randn(3, 128)).shape == (3, 1, 28, 28)
+
+
+def test_tables_and_accuracy_vs_eps_plot(tmp_path):
+    def record(eps: float, acc: float, bpda: bool = False) -> dict[str, object]:
+        correct = int(acc * 100)
+        block = {"correct": correct, "n": 100, "accuracy": acc, "ci95": list(wilson_interval(correct, 100))}
+        return {"dataset": "fashion-mnist", "classifier": {"path": "clf.safetensors"}, "defense": {"defense": "malade"},
+                "attack": {"attack": "fgsm", "eps": eps, "bpda": bpda}, "clean": block, "attacked": block, "seed": 0,
+                "commit": None, "command": "malade eval"}
+
+    records = [record(0.1, 0.9), record(0.3, 0.5)]
+    assert len(markdown_table(records).splitlines()) == 4
+    assert plot_accuracy_vs_eps(records, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plot_accuracy_vs_eps(records[:1], tmp_path / "single.png")
+    # Same eps under two different attacks is two one-point series, not a curve.
+    assert not plot_accuracy_vs_eps([record(0.3, 0.5), record(0.3, 0.2, bpda=True)], tmp_path / "mixed.png")
