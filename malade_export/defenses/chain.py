@@ -5,14 +5,22 @@ this adapter and evaluation measures exactly the module that export ships.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from ..defense import MaladeDefense
+from ..errors import MaladeError
+from ..loading import load_defense
+from ..schedule import DEFAULT_SCHEDULE, Schedule
 from .base import Defense
 
 
 class ChainDefense(Defense):
     """Logits of the (unrolled, differentiable) Langevin chain; fresh noise on every call."""
+
+    denoiser_kind = ""  # the checkpoint kind a subclass insists on ("sdae" or "dae")
+    wrong_denoiser_hint = ""
 
     def __init__(self, chain: MaladeDefense) -> None:
         super().__init__(chain.classifier)
@@ -27,3 +35,12 @@ class ChainDefense(Defense):
 
     def describe(self) -> dict[str, object]:
         return {"defense": self.name, **self.chain.describe()}
+
+    @classmethod
+    def from_checkpoints(cls, classifier: str | Path, denoiser: str | Path, *, steps: int = 10,
+                         schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1) -> "ChainDefense":
+        loaded = load_defense(classifier, denoiser, steps=steps, schedule=schedule, clip=clip, votes=votes)
+        if loaded.dae.config["kind"] != cls.denoiser_kind:
+            raise MaladeError(f"{cls.name} needs {cls.wrong_denoiser_hint}, but {loaded.dae.path} holds a "
+                              f"{loaded.dae.config['kind']!r} checkpoint")
+        return cls(loaded.defense)
