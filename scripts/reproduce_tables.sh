@@ -33,7 +33,7 @@ if [[ "$MODE" == quick ]]; then
 else
     OUT=results/full
     TRAIN=(--epochs 10)
-    DENOISER=(--epochs 3)  # as scripts/train_defaults.sh
+    DENOISER=(--epochs 5)  # as scripts/train_defaults.sh
     GAN_ITERATIONS=200000
     N=2000
     EPS_SWEEP=(0.1 0.15 0.2 0.25 0.35 0.4)
