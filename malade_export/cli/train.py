@@ -88,10 +88,13 @@ def train_dae_cmd(sigma: float, channels: int, kernel: int, **kw: Any) -> None:
 @click.command("train-sdae", cls=TerseCommand)
 @click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
               help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
+@click.option("--ce-weight", type=click.FloatRange(min=0), default=None,
+              help="Weight of the classifier's cross-entropy [default: 2 sigma^2, the paper's Eq. 8].")
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(classifier_path: str, sigma: float, channels: int, kernel: int, **kw: Any) -> None:
+def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int, kernel: int,
+                   **kw: Any) -> None:
     """Train the supervised sDAE (Eq. 8): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     classifier = load_checkpoint(classifier_path, "classifier")
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
@@ -99,7 +102,8 @@ def train_sdae_cmd(classifier_path: str, sigma: float, channels: int, kernel: in
         raise click.ClickException(
             f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
     result = train_dae(train, val, _settings(kw), sigma=sigma, channels=channels, kernel=kernel,
-                       classifier=classifier.model, classifier_sha256=classifier.sha256, log=click.echo)
+                       classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
+                       log=click.echo)
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),

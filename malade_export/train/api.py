@@ -68,8 +68,8 @@ def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainS
 
 
 def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma: float = 0.3, channels: int = 64,
-              kernel: int = 5, classifier: nn.Module | None = None, classifier_sha256: str | None = None,
-              log: Log = print) -> Trained:
+              kernel: int = 5, classifier: nn.Module | None = None, ce_weight: float | None = None,
+              classifier_sha256: str | None = None, log: Log = print) -> Trained:
     """Train a DAE (Eq. 5), or with a frozen ``classifier`` the supervised sDAE (Eq. 8)."""
     kind = "sdae" if classifier is not None else "dae"
     config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": channels,
@@ -90,11 +90,13 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
         return metrics
 
     history = fit(
-        model, dae_loss(model, sigma, classifier, weights), train, epochs=settings.epochs,
+        model, dae_loss(model, sigma, classifier, weights, ce_weight), train, epochs=settings.epochs,
         batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, device=settings.device,
         validate=validate, log=log, desc=kind,
     )
     config.update(_provenance(settings, history, train))
+    if classifier is not None:
+        config["ce_weight"] = 2 * sigma**2 if ce_weight is None else ce_weight
     if classifier_sha256:
         config["classifier_sha256"] = classifier_sha256
     if classifier is not None:

@@ -21,11 +21,13 @@ def class_balance_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
 
 
 def dae_loss(dae: nn.Module, sigma: float, classifier: nn.Module | None = None,
-             class_weights: torch.Tensor | None = None) -> LossFn:
-    """E||r(x+v) - x||^2 (summed over pixels) [ - 2 sigma^2 log p(y | r(x+v)) when supervised ].
+             class_weights: torch.Tensor | None = None, ce_weight: float | None = None) -> LossFn:
+    """E||r(x+v) - x||^2 (summed over pixels) [ - w log p(y | r(x+v)) when supervised ].
 
-    With a frozen ``classifier`` this is the sDAE objective; without it, the plain DAE.
+    With a frozen ``classifier`` this is the sDAE objective (Eq. 8, w = 2 sigma^2 unless
+    ``ce_weight`` overrides it); without it, the plain DAE.
     """
+    weight_ce = 2 * sigma**2 if ce_weight is None else ce_weight
 
     def loss(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         noisy = images + sigma * torch.randn_like(images)
@@ -33,7 +35,7 @@ def dae_loss(dae: nn.Module, sigma: float, classifier: nn.Module | None = None,
         value = ((recon - images) ** 2).flatten(1).sum(1).mean()
         if classifier is not None:
             weight = class_weights.to(images.device) if class_weights is not None else None
-            value = value + 2 * sigma**2 * F.cross_entropy(classifier(recon), labels, weight=weight)
+            value = value + weight_ce * F.cross_entropy(classifier(recon), labels, weight=weight)
         return value
 
     return loss
