@@ -178,3 +178,14 @@ def test_cli_refuses_mismatched_shapes(tiny_checkpoints, tmp_path):
                                               str(tmp_path / "o.onnx")])
     assert result.exit_code == 1 and "disagree on input shape" in result.output
     assert not (tmp_path / "o.onnx").exists()
+
+
+def test_written_file_gets_the_usual_permissions(loaded, tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = export_defense(loaded, tmp_path / "p.onnx", verify=False).path
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
