@@ -72,4 +72,6 @@ def magnet_schedule(sigma: float) -> Schedule:
     return Schedule(sigma**2, sigma**2, 0.0, 0.0, "constant")
 
 
-DEFAULT_SCHEDULE = Schedule(alpha0=0.09, alpha_min=0.018, delta0=0.1, delta_min=0.01, decay="geometric")
+# Chosen by scripts/sweep_schedule.py on the validation split (results/schedule_sweep.md): the most
+# robust setting whose clean accuracy is within 2 points of the best on the grid.
+DEFAULT_SCHEDULE = Schedule(alpha0=0.045, alpha_min=0.009, delta0=0.05, delta_min=0.005, decay="geometric")
