@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..defense import MaladeDefense
-from .graphs import build_graph, example_inputs
+from .graphs import INPUT_NAMES, build_graph, example_inputs
 
 
 @dataclass
@@ -33,8 +33,6 @@ def _run_file(path: Path, fmt: str, names: list[str], x: torch.Tensor, extra: to
 def verify_export(defense: MaladeDefense, path: str | Path, fmt: str, noise_mode: str, dtype: str = "fp32",
                   batches: tuple[int, ...] = (1, 3)) -> VerifyReport:
     """Max |difference| of logits and purified images between the file and eager PyTorch."""
-    from .graphs import INPUT_NAMES
-
     reference = build_graph(defense, noise_mode, "fp32")
     worst_logits = worst_purified = 0.0
     for seed, batch in enumerate(batches):

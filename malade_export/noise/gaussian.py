@@ -37,6 +37,7 @@ class ArrayOps(Protocol):
     def where(self, cond: Any, a: Any, b: Any) -> Any: ...
     def exact_div(self, a: Any, b: int) -> Any: ...
     def float_const(self, value: float, like: Any) -> Any: ...
+    def permute(self, a: Any, order: tuple[int, ...]) -> Any: ...
 
 
 def _horner(coeffs: tuple[float, ...], x: Any, ops: ArrayOps) -> Any:
@@ -104,5 +105,4 @@ def gaussian_from_seeds(seeds: Any, votes: int, steps: int, pixels: int, ops: Ar
     u = ops.to_float(bits) * ops.float_const(2.0**-UNIFORM_BITS, ops.to_float(bits)) + ops.float_const(
         2.0 ** -(UNIFORM_BITS + 1), ops.to_float(bits))
     z = _inverse_normal_cdf(u, ops)  # [V, B, T, P]
-    return z.permute(2, 0, 1, 3).reshape(steps, -1, pixels) if hasattr(z, "permute") else \
-        z.transpose(2, 0, 1, 3).reshape(steps, -1, pixels)
+    return ops.permute(z, (2, 0, 1, 3)).reshape(steps, -1, pixels)

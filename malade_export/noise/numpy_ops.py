@@ -24,6 +24,9 @@ class NumpyOps:
     def float_const(self, value: float, like: Any) -> np.float32:
         return np.float32(value)
 
+    def permute(self, a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+        return a.transpose(order)
+
 
 def seeded_noise(seeds: np.ndarray | list[int], steps: int, shape: tuple[int, int, int], votes: int = 1) -> np.ndarray:
     """Exactly the noise a seed-mode graph makes: float32 [steps, votes * B, C, H, W]."""

@@ -24,6 +24,9 @@ class TorchOps:
     def float_const(self, value: float, like: torch.Tensor) -> torch.Tensor:
         return torch.tensor(value, dtype=torch.float32, device=like.device)
 
+    def permute(self, a: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
+        return a.permute(order)
+
 
 def seeded_noise_torch(seeds: torch.Tensor, steps: int, shape: tuple[int, int, int], votes: int = 1) -> torch.Tensor:
     """Torch twin of ``seeded_noise``: float32 [steps, votes * B, C, H, W], bit-identical."""
