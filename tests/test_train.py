@@ -46,3 +46,29 @@ def test_class_balance_weights_equalise_classes():
     weights = class_balance_weights(labels, 2)
     counts = np.bincount(labels)
     assert np.allclose(weights.numpy() * counts, [50, 50])
+
+
+def test_sdae_init_warm_starts_from_a_dae_and_keeps_its_architecture(tmp_path, tiny_checkpoints, slice_dir):
+    out = tmp_path / "warm"
+    result = CliRunner().invoke(main, [
+        "train-sdae", "--classifier", str(tiny_checkpoints["classifier"]), "--init", str(tiny_checkpoints["dae"]),
+        "--epochs", "1", "--limit", "64", "--data-dir", str(slice_dir), "--val-size", "300", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    warm = load_checkpoint(tmp_path / "warm.safetensors", "sdae")
+    start = load_checkpoint(tiny_checkpoints["dae"], "dae")
+    assert (warm.config["channels"], warm.config["kernel"]) == (8, 3)  # taken from --init, not the defaults
+    assert warm.config["init_from"]["sha256"] == start.sha256
+    # One epoch on 64 images moves the weights a little, not back to a random init.
+    for name, value in start.model.state_dict().items():
+        drift = (warm.model.state_dict()[name] - value).abs().max().item()
+        assert drift < 0.1, name
+
+
+def test_sdae_init_with_another_architecture_is_one_line_and_writes_nothing(tmp_path, tiny_checkpoints, slice_dir):
+    result = CliRunner().invoke(main, [
+        "train-sdae", "--classifier", str(tiny_checkpoints["classifier"]), "--init", str(tiny_checkpoints["dae"]),
+        "--channels", "16", "--epochs", "1", "--limit", "64", "--data-dir", str(slice_dir), "--out",
+        str(tmp_path / "bad")])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1 and "another architecture" in result.output
+    assert list(tmp_path.iterdir()) == []

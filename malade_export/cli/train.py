@@ -8,6 +8,7 @@ import click
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import load_split, train_val_split
 from ..models import CLASSIFIERS
+from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..train import TrainSettings, Trained, accuracy, reconstruction_mse, train_classifier, train_dae
 from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
 
@@ -68,20 +69,32 @@ def train_classifier_cmd(arch: str, **kw: Any) -> None:
 
 
 def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--kernel", default=5, show_default=True, type=click.IntRange(1))(func)
-    func = click.option("--channels", default=64, show_default=True, type=click.IntRange(1))(func)
+    func = click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
+                        help="Warm-start from this DAE/sDAE checkpoint (its channels and kernel are used).")(func)
+    func = click.option("--kernel", type=click.IntRange(1), default=None,
+                        help=f"Conv kernel size [default: {DEFAULT_KERNEL}, or --init's].")(func)
+    func = click.option("--channels", type=click.IntRange(1), default=None,
+                        help=f"Feature maps per layer [default: {DEFAULT_CHANNELS}, or --init's].")(func)
     return click.option("--sigma", default=0.3, show_default=True, type=click.FloatRange(min=0, min_open=True),
                         help="Std of the Gaussian corruption (paper: 0.3).")(func)
+
+
+def _architecture(channels: int | None, kernel: int | None, init_path: str | None) -> dict[str, Any]:
+    """channels/kernel/init for train_dae: explicit flags, else the --init checkpoint's, else the defaults."""
+    init = load_checkpoint(init_path, ("sdae", "dae")) if init_path else None
+    base = init.config if init else {"channels": DEFAULT_CHANNELS, "kernel": DEFAULT_KERNEL}
+    return {"channels": channels or int(base["channels"]), "kernel": kernel or int(base["kernel"]), "init": init}
 
 
 @click.command("train-dae", cls=TerseCommand)
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_dae_cmd(sigma: float, channels: int, kernel: int, **kw: Any) -> None:
+def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the unsupervised DAE (Eq. 5) used by the Mala and MagNet baselines."""
+    architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    result = train_dae(train, val, _settings(kw), sigma=sigma, channels=channels, kernel=kernel, log=click.echo)
+    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, log=click.echo)
     _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
@@ -93,16 +106,16 @@ def train_dae_cmd(sigma: float, channels: int, kernel: int, **kw: Any) -> None:
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int, kernel: int,
-                   **kw: Any) -> None:
+def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int | None,
+                   kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the supervised sDAE (Eq. 8): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     classifier = load_checkpoint(classifier_path, "classifier")
+    architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
     if list(train.input_shape) != classifier.config["input_shape"]:
         raise click.ClickException(
             f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw), sigma=sigma, channels=channels, kernel=kernel,
-                       classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
+    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
                        log=click.echo)
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),

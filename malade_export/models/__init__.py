@@ -25,7 +25,7 @@ def build_model(config: dict[str, Any]) -> nn.Module:
             raise MaladeError(f"unknown classifier architecture {arch!r}; choose one of {', '.join(CLASSIFIERS)}")
         return CLASSIFIERS[arch](shape, int(config.get("num_classes", 10)))
     if kind in ("dae", "sdae"):
-        return DenoisingAutoencoder(shape, int(config.get("channels", 64)), int(config.get("kernel", 5)))
+        return DenoisingAutoencoder(shape, int(config["channels"]), int(config["kernel"]))
     if kind == "generator":
         return Generator(shape[0], int(config.get("latent_dim", 128)))
     if kind == "critic":

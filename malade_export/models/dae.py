@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 Shape = tuple[int, int, int]
+DEFAULT_CHANNELS = 64
+DEFAULT_KERNEL = 5
 
 
 class DenoisingAutoencoder(nn.Module):
@@ -18,7 +20,7 @@ class DenoisingAutoencoder(nn.Module):
     Two stride-2 stages round odd sizes up, so the decoder output is cropped back to H x W.
     """
 
-    def __init__(self, input_shape: Shape, channels: int = 64, kernel: int = 5) -> None:
+    def __init__(self, input_shape: Shape, channels: int = DEFAULT_CHANNELS, kernel: int = DEFAULT_KERNEL) -> None:
         super().__init__()
         c, self.height, self.width = input_shape
         pad = kernel // 2

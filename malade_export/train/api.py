@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..checkpoint import Checkpoint
 from ..data import ImageSet
+from ..errors import MaladeError
 from ..models import build_model
 from .loop import Log, fit
 from .metrics import accuracy, reconstruction_mse
@@ -67,15 +69,31 @@ def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainS
     return Trained(model.cpu().eval(), config)
 
 
+def _warm_start(model: nn.Module, init: Checkpoint) -> None:
+    mismatched = [k for k, v in init.model.state_dict().items() if model.state_dict()[k].shape != v.shape]
+    if mismatched:
+        raise MaladeError(f"--init {init.path.name} has another architecture than the requested network "
+                          f"(first mismatch: {mismatched[0]})")
+    model.load_state_dict(init.model.state_dict())
+
+
 def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma: float = 0.3, channels: int = 64,
               kernel: int = 5, classifier: nn.Module | None = None, ce_weight: float | None = None,
-              classifier_sha256: str | None = None, log: Log = print) -> Trained:
-    """Train a DAE (Eq. 5), or with a frozen ``classifier`` the supervised sDAE (Eq. 8)."""
+              classifier_sha256: str | None = None, init: Checkpoint | None = None, log: Log = print) -> Trained:
+    """Train a DAE (Eq. 5), or with a frozen ``classifier`` the supervised sDAE (Eq. 8).
+
+    ``init`` warm-starts from another (s)DAE of the same shape: an sDAE for a new classifier then
+    needs an epoch or two instead of a full run, since the reconstruction part carries over.
+    """
     kind = "sdae" if classifier is not None else "dae"
     config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": channels,
                               "kernel": kernel, "sigma": sigma}
     torch.manual_seed(settings.seed)
-    model = build_model(config).to(settings.device)
+    model = build_model(config)
+    if init is not None:
+        _warm_start(model, init)
+        config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
+    model = model.to(settings.device)
     weights = None
     if classifier is not None:
         classifier = classifier.to(settings.device).eval()
