@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import matplotlib.pyplot as plt
 import torch
 from click.testing import CliRunner
 
@@ -120,6 +121,8 @@ def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):
     ckpt = load_checkpoint(tmp_path / "gen.safetensors", "generator")
     assert ckpt.config["training"]["iterations"] == 2
     assert ckpt.model(torch.randn(3, 128)).shape == (3, 1, 28, 28)
+    grid = plt.imread(tmp_path / "gen.samples.png")  # 8 x 8 samples, so a look at quality is one file away
+    assert grid.shape[:2] == (8 * 28, 8 * 28) and grid.std() > 0
 
 
 def test_tables_and_accuracy_vs_eps_plot(tmp_path):

@@ -29,6 +29,7 @@ def train_gan_cmd(**kw: Any) -> None:
     from ..checkpoint import save_checkpoint
     from ..data import load_split, train_val_split
     from ..train import GanSettings, train_gan
+    from ..train.gan import write_sample_grid
 
     full = load_split(kw["dataset"], "train", kw["data_dir"])
     train, _ = train_val_split(full, val_size=min(kw["val_size"], len(full) - 1))
@@ -38,4 +39,6 @@ def train_gan_cmd(**kw: Any) -> None:
                            critic_steps=kw["critic_steps"], gp_weight=kw["gp_weight"], seed=kw["seed"],
                            device=resolve_device(kw["device"]))
     result = train_gan(train, settings, dataset=kw["dataset"], command=command_line(), log=click.echo)
-    click.echo(f"wrote {save_checkpoint(result.model, result.config, kw['out'])}")
+    path = save_checkpoint(result.model, result.config, kw["out"])
+    samples = write_sample_grid(result.model, path.with_suffix(".samples.png"), seed=kw["seed"])
+    click.echo(f"wrote {path} and {samples.name} (64 samples)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import __version__
+from ..atomic import atomic_path
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
@@ -94,3 +96,19 @@ def train_gan(train: ImageSet, settings: GanSettings = GanSettings(), *, dataset
         "python_version": platform.python_version(),
     }
     return Trained(generator.cpu().eval(), config)
+
+
+@torch.no_grad()
+def write_sample_grid(generator: nn.Module, path: str | Path, rows: int = 8, seed: int = 0) -> Path:
+    """A rows x rows PNG of generator samples: the quickest honest look at what Defense-GAN can project onto."""
+    import matplotlib.image
+
+    torch.manual_seed(seed)
+    latent = int(generator.latent_dim)
+    images = generator.eval()(torch.randn(rows * rows, latent)).clamp(0, 1).cpu().numpy()
+    _, channels, height, width = images.shape
+    tiles = images.reshape(rows, rows, channels, height, width).transpose(0, 3, 1, 4, 2)
+    grid = tiles.reshape(rows * height, rows * width, channels)
+    with atomic_path(path) as tmp:
+        matplotlib.image.imsave(tmp, grid[..., 0] if channels == 1 else grid, cmap="gray", vmin=0, vmax=1, format="png")
+    return Path(path)
