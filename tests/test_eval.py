@@ -21,7 +21,6 @@ from malade_export.data import ImageSet, write_idx
 from malade_export.defenses import NoDefense
 from malade_export.eval import AttackOptions, build_attack, evaluate, wilson_interval
 from malade_export.eval.provenance import REPO_ROOT
-from malade_export.eval.tables import markdown_table, plot_accuracy_vs_eps
 from malade_export.models import build_model
 from malade_export.train import TrainSettings, train_classifier
 
@@ -123,20 +122,3 @@ def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):
     assert ckpt.model(torch.randn(3, 128)).shape == (3, 1, 28, 28)
     grid = plt.imread(tmp_path / "gen.samples.png")  # 8 x 8 samples, so a look at quality is one file away
     assert grid.shape[:2] == (8 * 28, 8 * 28) and grid.std() > 0
-
-
-def test_tables_and_accuracy_vs_eps_plot(tmp_path):
-    def record(eps: float, acc: float, bpda: bool = False) -> dict[str, object]:
-        correct = int(acc * 100)
-        block = {"correct": correct, "n": 100, "accuracy": acc, "ci95": list(wilson_interval(correct, 100))}
-        return {"dataset": "fashion-mnist", "classifier": {"path": "clf.safetensors"}, "defense": {"defense": "malade"},
-                "attack": {"attack": "fgsm", "eps": eps, "bpda": bpda}, "clean": block, "attacked": block, "seed": 0,
-                "commit": None, "command": "malade eval"}
-
-    records = [record(0.1, 0.9), record(0.3, 0.5)]
-    assert len(markdown_table(records).splitlines()) == 4
-    assert plot_accuracy_vs_eps(records, tmp_path / "plot.png")
-    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
-    assert not plot_accuracy_vs_eps(records[:1], tmp_path / "single.png")
-    # Same eps under two different attacks is two one-point series, not a curve.
-    assert not plot_accuracy_vs_eps([record(0.3, 0.5), record(0.3, 0.2, bpda=True)], tmp_path / "mixed.png")
