@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from malade_export.noise.gaussian import NOISE_GENERATOR
 from malade_export.cli.export import main as export_main
 from malade_export.export import export_defense
 from malade_export.export.graphs import build_graph
@@ -99,6 +100,7 @@ def test_onnx_file_is_single_checked_and_random_free(exported, loaded):
     assert list(exported["seed"].parent.iterdir()) and not list(exported["seed"].parent.glob("*.data"))
     meta = read_metadata({p.key: p.value for p in model.metadata_props})
     assert meta["steps"] == STEPS and meta["noise_mode"] == "seed" and meta["sigma"] == 0.3
+    assert meta["noise_generator"] == NOISE_GENERATOR
     assert meta["classifier"]["sha256"] == loaded.classifier.sha256
     assert len(meta["alphas"]) == STEPS and meta["dataset"] == "fashion-mnist"
     assert {"torch", "onnx", "malade_export"} <= set(meta["versions"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import __version__
 from ..loading import LoadedDefense
+from ..noise.gaussian import NOISE_GENERATOR
 from ..runtime.metadata import PREFIX
 
 
@@ -28,6 +29,7 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
         PREFIX + "input_shape": chain["input_shape"],
         PREFIX + "num_classes": loaded.classifier.config.get("num_classes"),
         PREFIX + "noise_mode": noise_mode,
+        PREFIX + "noise_generator": NOISE_GENERATOR,  # which seeded_noise() reproduces this file's noise
         PREFIX + "dtype": dtype,
         PREFIX + "opset": opset,
         PREFIX + "classifier": {"arch": loaded.classifier.config.get("arch"), "sha256": loaded.classifier.sha256,

@@ -15,9 +15,6 @@ class NumpyOps:
     def to_float(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.float32)
 
-    def where(self, cond: np.ndarray, a: Any, b: Any) -> np.ndarray:
-        return np.where(cond, a, b).astype(np.float32)
-
     def exact_div(self, a: np.ndarray, b: int) -> np.ndarray:
         return a // b
 
@@ -26,6 +23,9 @@ class NumpyOps:
 
     def permute(self, a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
         return a.transpose(order)
+
+    def table(self, values: np.ndarray, like: Any) -> np.ndarray:
+        return values
 
 
 def seeded_noise(seeds: np.ndarray | list[int], steps: int, shape: tuple[int, int, int], votes: int = 1) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from .gaussian import gaussian_from_seeds
@@ -15,9 +16,6 @@ class TorchOps:
     def to_float(self, a: torch.Tensor) -> torch.Tensor:
         return a.to(torch.float32)
 
-    def where(self, cond: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return torch.where(cond, a, b)
-
     def exact_div(self, a: torch.Tensor, b: int) -> torch.Tensor:
         return torch.div(a, b, rounding_mode="trunc")
 
@@ -26,6 +24,9 @@ class TorchOps:
 
     def permute(self, a: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
         return a.permute(order)
+
+    def table(self, values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(values).to(like.device)
 
 
 def seeded_noise_torch(seeds: torch.Tensor, steps: int, shape: tuple[int, int, int], votes: int = 1) -> torch.Tensor:
