@@ -63,7 +63,7 @@ def test_sdae_macs_match_the_analytic_count() -> None:
 
 def test_chain_and_defensegan_macs() -> None:
     classifier = build_model({"kind": "classifier", "arch": "A", "input_shape": SHAPE, "num_classes": 10})
-    sdae = build_model({"kind": "sdae", "input_shape": SHAPE})
+    sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": 64, "kernel": 5})
     assert count_macs(classifier, torch.zeros(1, *SHAPE)) == CLASSIFIER_A_MACS
     for votes in (1, 3):
         chain = MaladeDefense(classifier, sdae, 0.3, tuple(SHAPE), steps=10, votes=votes)

@@ -14,6 +14,7 @@ from ..checkpoint import save_checkpoint
 from ..export import export_defense
 from ..loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE, LoadedDefense
 from ..models import build_model
+from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from .backends import ChainFiles
 
 
@@ -22,7 +23,8 @@ def bench_checkpoints(work: Path, classifier: str | Path | None = None,
     """Given checkpoints, else the bundled ones, else untrained nets of the default architectures."""
     shape = [1, 28, 28]
     configs = {"classifier": {"kind": "classifier", "arch": "A", "input_shape": shape, "num_classes": 10},
-               "sdae": {"kind": "sdae", "input_shape": shape, "channels": 64, "kernel": 5, "sigma": 0.3}}
+               "sdae": {"kind": "sdae", "input_shape": shape, "channels": DEFAULT_CHANNELS, "kernel": DEFAULT_KERNEL,
+                        "sigma": 0.3}}
     paths, sources = [], []
     for name, given, bundled in (("classifier", classifier, DEFAULT_CLASSIFIER), ("sdae", sdae, DEFAULT_SDAE)):
         if given:
