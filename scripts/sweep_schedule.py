@@ -1,6 +1,7 @@
 """Choose the default Langevin schedule by a small sweep on the VALIDATION split (never the test set).
 
-    python scripts/sweep_schedule.py [--n 1000] [--seed 0] [--out results/schedule_sweep]
+    python scripts/sweep_schedule.py [--n 1000] [--seed 0] [--sdae FILE] [--alphas 0.045,0.09]
+                                     [--deltas 0,0.05,0.1,0.2] [--out results/schedule_sweep]
 
 For each (alpha0, delta0) on a grid (N = 10 steps, floors alpha0/5 and delta0/10, geometric decay)
 it measures, on n validation images held out from training: clean accuracy; transfer FGSM
@@ -27,8 +28,10 @@ from malade_export.eval.stats import Accuracy
 from malade_export.loading import load_defense
 from malade_export.schedule import Schedule
 
-SIGMA2 = 0.09
-GRID = [(a, d) for a in (0.5 * SIGMA2, SIGMA2) for d in (0.0, 0.05, 0.1, 0.2)]
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
 
 
 def _correct(model, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -42,18 +45,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--sdae", default=None, help="sDAE checkpoint (default: the bundled one)")
+    parser.add_argument("--alphas", type=_floats, default=[0.045, 0.09], help="alpha0 grid (sigma^2/2, sigma^2)")
+    parser.add_argument("--deltas", type=_floats, default=[0.0, 0.05, 0.1, 0.2], help="delta0 grid")
     parser.add_argument("--out", default="results/schedule_sweep")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     _, val = train_val_split(load_split("fashion-mnist", "train", args.data_dir))
     x, y = torch.from_numpy(val.images[: args.n]), torch.from_numpy(val.labels[: args.n])
-    base = load_defense(steps=args.steps)
+    base = load_defense(dae=args.sdae, steps=args.steps)
     classifier = base.classifier.model
     x_transfer = torch.cat([FGSM(classifier, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250))])
     rows = []
-    for alpha0, delta0 in tqdm(GRID, desc="schedules"):
+    grid = [(a, d) for a in args.alphas for d in args.deltas]
+    for alpha0, delta0 in tqdm(grid, desc="schedules"):
         schedule = Schedule(alpha0, alpha0 / 5, delta0, delta0 / 10, "geometric")
-        chain = load_defense(steps=args.steps, schedule=schedule).defense
+        chain = load_defense(dae=args.sdae, steps=args.steps, schedule=schedule).defense
         model = lambda images: chain(images).logits  # noqa: E731 - fresh noise per call
         x_white = torch.cat([FGSM(model, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250))])
         row = {"schedule": schedule.to_dict()}
@@ -65,6 +72,7 @@ def main() -> None:
     chosen = max(eligible, key=lambda r: min(r["transfer_fgsm"]["accuracy"], r["whitebox_fgsm"]["accuracy"]))
     command = " ".join(shlex.quote(a) for a in ["python", *sys.argv])
     report = {"provenance": provenance(command, args.seed), "split": f"validation (first {args.n})",
+              "sdae": base.dae.path.name, "sdae_sha256": base.dae.sha256,
               "steps": args.steps, "undefended_clean": _correct(classifier, x, y) / len(y),
               "undefended_transfer_fgsm": _correct(classifier, x_transfer, y) / len(y),
               "rows": rows, "chosen": chosen["schedule"]}
@@ -72,7 +80,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2))
     lines = [f"# Schedule sweep (Fashion-MNIST validation, n = {args.n}, N = {args.steps}, seed {args.seed})", "",
-             f"Command: `{command}`  ", f"Commit: `{report['provenance']['commit']}`", "",
+             f"Command: `{command}`  ", f"Commit: `{report['provenance']['commit']}`  ",
+             f"sDAE: `{report['sdae']}` (sha256 {report['sdae_sha256'][:12]})", "",
              f"Undefended classifier A: clean {100 * report['undefended_clean']:.1f}%, "
              f"FGSM eps 0.3 {100 * report['undefended_transfer_fgsm']:.1f}%", "",
              "| alpha0 | delta0 | clean | transfer FGSM 0.3 | white-box FGSM 0.3 |", "|---|---|---|---|---|"]
