@@ -133,15 +133,6 @@ done
 # Defense-GAN (classifier A, white-box FGSM through BPDA: its projection has no useful gradient).
 # One FGSM row costs 3 projections per image; a PGD row would cost one per PGD step.
 [[ "$DGAN" == 1 ]] && queue t2_a_fgsm_defensegan A defensegan fgsm "$N_GAN" --eps 0.3
-# Table 2: white-box FGSM, R+FGSM and CW-L2, gradients through the whole unrolled chain.
-for arch in "${ARCHS[@]}"; do
-    a="$(lower "$arch")"
-    for d in "${CHAINS[@]}"; do
-        queue "t2_${a}_fgsm_${d}" "$arch" "$d" fgsm "$N_WB" --eps 0.3
-        queue "t2_${a}_rfgsm_${d}" "$arch" "$d" rfgsm "$N_WB" --eps 0.3
-        queue "t2_${a}_cw_${d}" "$arch" "$d" cw "$N_SLOW" "${CW[@]}"
-    done
-done
 # Table 3: black-box FGSM over eps on classifier C (A in quick mode); the 0.3 point is Table 1's.
 T3_ARCH=C; [[ "$MODE" == quick ]] && T3_ARCH=A
 [[ " ${ARCHS[*]} " == *" $T3_ARCH "* ]] || EPS_SWEEP=()
@@ -157,6 +148,15 @@ done
 # Accuracy vs chain length N (black-box FGSM eps 0.3, classifier A); N = 10 is Table 1's.
 for steps in "${STEPS_SWEEP[@]}"; do
     queue "steps${steps}_malade" A malade blackbox "$N_BB" --eps 0.3 --steps "$steps" "${SUB[@]}"
+done
+# Table 2: white-box FGSM, R+FGSM and CW-L2, gradients through the whole unrolled chain.
+for arch in "${ARCHS[@]}"; do
+    a="$(lower "$arch")"
+    for d in "${CHAINS[@]}"; do
+        queue "t2_${a}_fgsm_${d}" "$arch" "$d" fgsm "$N_WB" --eps 0.3
+        queue "t2_${a}_rfgsm_${d}" "$arch" "$d" rfgsm "$N_WB" --eps 0.3
+        queue "t2_${a}_cw_${d}" "$arch" "$d" cw "$N_SLOW" "${CW[@]}"
+    done
 done
 
 echo "$(wc -l <"$QUEUE") evaluations to run ($JOBS at a time); results in $OUT/"
