@@ -67,6 +67,8 @@ else
     PGD_STEPS=20
     EOT=5
 fi
+has_arch() { [[ " ${ARCHS[*]} " == *" $1 "* ]]; }
+if ! has_arch A; then SIGMAS=() STEPS_SWEEP=() DGAN=0; fi  # the parts run on classifier A only
 MODELS="$OUT/models"
 mkdir -p "$MODELS"
 
@@ -121,21 +123,24 @@ for arch in "${ARCHS[@]}"; do
     for d in "${CHAINS[@]}"; do queue "t1_$(lower "$arch")_${d}" "$arch" "$d" blackbox "$N_BB" --eps 0.3 "${SUB[@]}"; done
 done
 # Beyond the paper: PGD through the whole chain (EOT over the chain's noise), and BPDA. Step size
-# 2.5 eps / steps (Madry et al.), random start.
-for eps in 0.1 0.3; do
-    pgd=(--eps "$eps" --pgd-steps "$PGD_STEPS" --pgd-alpha "$(awk -v e="$eps" -v n="$PGD_STEPS" 'BEGIN { print 2.5 * e / n }')")
-    for d in "${CHAINS[@]}"; do
-        queue "adaptive_pgd_eps${eps}_${d}" A "$d" pgd "$N_SLOW" "${pgd[@]}" --eot "$(eot_for "$d")"
-        [[ "$d" == none ]] || queue "adaptive_bpda_eps${eps}_${d}" A "$d" pgd "$N_SLOW" "${pgd[@]}" --bpda \
-            --eot "$(eot_for "$d")"
+# 2.5 eps / steps (Madry et al.), random start. This, Defense-GAN, Table 5 and the steps sweep use
+# classifier A: a stage whose ARCHS lacks A skips them.
+if has_arch A; then
+    for eps in 0.1 0.3; do
+        pgd=(--eps "$eps" --pgd-steps "$PGD_STEPS" --pgd-alpha "$(awk -v e="$eps" -v n="$PGD_STEPS" 'BEGIN { print 2.5 * e / n }')")
+        for d in "${CHAINS[@]}"; do
+            queue "adaptive_pgd_eps${eps}_${d}" A "$d" pgd "$N_SLOW" "${pgd[@]}" --eot "$(eot_for "$d")"
+            [[ "$d" == none ]] || queue "adaptive_bpda_eps${eps}_${d}" A "$d" pgd "$N_SLOW" "${pgd[@]}" --bpda \
+                --eot "$(eot_for "$d")"
+        done
     done
-done
+fi
 # Defense-GAN (classifier A, white-box FGSM through BPDA: its projection has no useful gradient).
 # One FGSM row costs 3 projections per image; a PGD row would cost one per PGD step.
-[[ "$DGAN" == 1 ]] && queue t2_a_fgsm_defensegan A defensegan fgsm "$N_GAN" --eps 0.3
+[[ "$DGAN" == 1 ]] && has_arch A && queue t2_a_fgsm_defensegan A defensegan fgsm "$N_GAN" --eps 0.3
 # Table 3: black-box FGSM over eps on classifier C (A in quick mode); the 0.3 point is Table 1's.
 T3_ARCH=C; [[ "$MODE" == quick ]] && T3_ARCH=A
-[[ " ${ARCHS[*]} " == *" $T3_ARCH "* ]] || EPS_SWEEP=()
+has_arch "$T3_ARCH" || EPS_SWEEP=()
 for eps in "${EPS_SWEEP[@]}"; do
     for d in none mala malade; do queue "t3_eps${eps}_${d}" "$T3_ARCH" "$d" blackbox "$N_BB" --eps "$eps" "${SUB[@]}"; done
 done
