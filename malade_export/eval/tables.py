@@ -136,42 +136,53 @@ def table2(records: list[Record]) -> str:
         + f"\n\n{BPDA_NOTE}"))
 
 
+def swept(records: list[Record], knob: Callable[[Record], Any]) -> list[Record]:
+    """Only the classifiers whose runs take more than one value of ``knob``: a lone point is no sweep."""
+    keep = {name for name, rs in group(records, classifier).items() if len({knob(r) for r in rs}) > 1}
+    return [r for r in records if classifier(r) in keep]
+
+
 def table3(records: list[Record]) -> str:
-    chosen = sorted((r for r in blackbox(records) if eps_of(r) is not None), key=eps_of)
+    chosen = sorted(swept([r for r in blackbox(records) if eps_of(r) is not None], eps_of), key=eps_of)
     return section("Table 3 – black-box FGSM over ε", chosen, lambda rs: per_classifier(
         rs, lambda some: defence_grid(some, lambda r: (str(eps_of(r)),), ("ε",))))
 
 
+def sigma_of(record: Record) -> float:
+    return record["defense"]["sigma"]
+
+
 def sigma_grid(records: list[Record]) -> str:
     """Rows sigma, one column per attack setting that was run at more than one sigma."""
-    swept = {a: rs for a, rs in group(records, attack_label).items()
-             if len({r["defense"]["sigma"] for r in rs}) > 1}
-    if not swept:
-        return f"_No sigma sweep: every Malade run here uses σ = {values(records, lambda r: r['defense']['sigma'])}._"
-    cells = {((str(s),), a): cell(rs) for a, runs in swept.items()
-             for s, rs in group(runs, lambda r: r["defense"]["sigma"]).items()}
-    sigmas = sorted({r["defense"]["sigma"] for rs in swept.values() for r in rs})
-    return grid(("σ",), [(str(s),) for s in sigmas], list(swept), cells)
+    by_attack = {a: rs for a, rs in group(records, attack_label).items() if len({sigma_of(r) for r in rs}) > 1}
+    cells = {((str(s),), a): cell(rs) for a, runs in by_attack.items() for s, rs in group(runs, sigma_of).items()}
+    sigmas = sorted({sigma_of(r) for rs in by_attack.values() for r in rs})
+    return grid(("σ",), [(str(s),) for s in sigmas], list(by_attack), cells)
 
 
 def table5(records: list[Record]) -> str:
-    chosen = [r for r in records if r["defense"]["defense"] == "malade" and r.get("attacked")]
+    chosen = swept([r for r in records if r["defense"]["defense"] == "malade" and r.get("attacked")], sigma_of)
     return section("Table 5 – Malade over the sDAE's σ (attacked accuracy)", chosen,
                    lambda rs: per_classifier(rs, sigma_grid))
 
 
 def adaptive_column(record: Record) -> str:
-    kind = "BPDA" if record["attack"].get("bpda") else "PGD-EOT"
-    return f"{kind} ε={eps_of(record)} ({record['attack'].get('eot', 1)} EOT draws)"
+    return f"{'BPDA' if record['attack'].get('bpda') else 'PGD'} ε={eps_of(record)}"
+
+
+def adaptive_row(record: Record) -> tuple[str]:
+    """The EOT draws belong to the row: a deterministic defence gains nothing from more than one."""
+    eot = record["attack"].get("eot", 1)
+    return (record["defense"]["defense"] + (f" (EOT {eot})" if eot > 1 else ""),)
 
 
 def adaptive_grid(records: list[Record]) -> str:
-    """Rows: only the defences that were attacked adaptively; columns: PGD-EOT first, then BPDA."""
-    names = {r["defense"]["defense"] for r in records}
-    ordered = sorted(records, key=lambda r: (bool(r["attack"].get("bpda")), eps_of(r), r["attack"].get("eot", 1)))
-    by_cell = group(ordered, lambda r: ((r["defense"]["defense"],), adaptive_column(r)))
+    """Rows: only the defences that were attacked adaptively; columns: full-gradient PGD first, then BPDA."""
+    ordered = sorted(records, key=lambda r: (bool(r["attack"].get("bpda")), eps_of(r)))
+    by_cell = group(ordered, lambda r: (adaptive_row(r), adaptive_column(r)))
     cells = {k: cell(rs) for k, rs in by_cell.items()}
-    rows = [(name,) for name in defences(records) if name in names]
+    order = {name: i for i, name in enumerate(defences(records))}
+    rows = sorted(set(map(adaptive_row, records)), key=lambda row: (order[row[0].split(" ")[0]], row))
     return grid(("defence",), rows, list(dict.fromkeys(map(adaptive_column, ordered))), cells)
 
 
