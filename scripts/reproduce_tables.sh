@@ -100,8 +100,8 @@ elif [[ "$DGAN" == 1 ]]; then
 fi
 
 # --- evaluations: queued as lines of arguments, then run JOBS at a time -----------------------------
-QUEUE="$OUT/queue.txt"
-: >"$QUEUE"
+QUEUE="$(mktemp)"  # per run: stages may run side by side
+
 queue() {  # queue NAME ARCH DEFENCE ATTACK N [extra eval options...]
     local name="$1" arch="$2" defense="$3" attack="$4" n="$5"; shift 5
     [[ -f "$OUT/$name.json" ]] && return 0
