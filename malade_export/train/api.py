@@ -70,11 +70,12 @@ def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainS
 
 
 def _warm_start(model: nn.Module, init: Checkpoint) -> None:
-    mismatched = [k for k, v in init.model.state_dict().items() if model.state_dict()[k].shape != v.shape]
+    target, source = model.state_dict(), init.model.state_dict()
+    mismatched = [k for k, v in source.items() if target[k].shape != v.shape]
     if mismatched:
         raise MaladeError(f"--init {init.path.name} has another architecture than the requested network "
                           f"(first mismatch: {mismatched[0]})")
-    model.load_state_dict(init.model.state_dict())
+    model.load_state_dict(source)
 
 
 def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma: float = 0.3, channels: int = 64,
