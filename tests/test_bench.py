@@ -105,3 +105,20 @@ def test_bench_rejects_unknown_backend(tmp_path) -> None:
     result = CliRunner().invoke(main, ["bench", "--quick", "--backends", "tpu", "--out-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "unknown backend(s) tpu" in result.output
+
+
+def test_goal_ratios_cap_the_defensegan_ratio_at_the_matmul_peak() -> None:
+    from malade_export.bench.report import goal_ratios
+
+    def row(**kw: object) -> dict[str, object]:
+        return {"kind": "malade", "steps": 10, "batch": 1, "gflops": 1.0, **kw}
+
+    report = {"config": {"steps": [10], "batches": [1], "dgan_steps": 200}, "matmul_peak": {"gflops": 100.0},
+              "rows": [row(backend="ort-cpu", median_ms=10.0, gflop_per_sample=0.7),
+                       row(backend="pytorch-eager", median_ms=25.0, gflop_per_sample=0.7),
+                       {"kind": "defensegan", "steps": 200, "restarts": 10, "batch": 1, "median_ms": 2000.0}]}
+    ratios = goal_ratios(report)
+    assert ratios["defensegan_L200_R10_over_malade_N10_ort_cpu_batch1"] == pytest.approx(200.0)
+    assert ratios["malade_N10_batch1_ms_at_matmul_peak"] == pytest.approx(7.0)  # 0.7 GFLOP at 100 GFLOP/s
+    assert ratios["defensegan_L200_R10_over_malade_N10_at_matmul_peak"] == pytest.approx(2000.0 / 7.0)
+    assert ratios["eager_over_ort_cpu_batch1_N10"] == pytest.approx(2.5)

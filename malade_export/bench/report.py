@@ -60,9 +60,14 @@ def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
         seed_overhead[f"batch{batch}"] = None if r is None else r - 1.0
     at_peak = {row["backend"]: row["gflops"] / peak for row in report["rows"]
                if row["kind"] == "malade" and row["batch"] == 64 and row["steps"] == n}
+    # The best any runtime could do with this chain's FLOPs on this machine: a ceiling on the ratio.
+    floor_ms = ort1["gflop_per_sample"] / peak * 1e3 if ort1 else None
     return {
         "N": n,
         f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_ort_cpu_batch1": _ratio(dg, ort1),
+        f"malade_N{n}_batch1_ms_at_matmul_peak": floor_ms,
+        f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_at_matmul_peak":
+            dg["median_ms"] / floor_ms if dg and floor_ms else None,
         f"eager_over_ort_cpu_batch1_N{n}": _ratio(_find(report, kind="malade", backend="pytorch-eager", steps=n,
                                                         batch=1), ort1),
         "ort_seed_mode_overhead_vs_noise_input": seed_overhead,
@@ -82,6 +87,8 @@ def format_ratios(report: dict[str, Any]) -> str:
     lines = [
         f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, ORT CPU), batch 1: "
         f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_ort_cpu_batch1'], '.1f')}x",
+        f"  ceiling: Malade at 100 % of the matmul peak would take {_fmt(r[f'malade_N{n}_batch1_ms_at_matmul_peak'])} ms, "
+        f"so this chain's FLOPs cap the ratio at {_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_at_matmul_peak'], '.0f')}x",
         f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
     ]
     for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():
