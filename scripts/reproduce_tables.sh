@@ -21,7 +21,7 @@
 #   and are fine-tuned for SDAE_EPOCHS (default 1) under their own classifier (train-sdae --init);
 # - the Table 5 sDAEs (sigma != 0.3) are fine-tuned the same way, and the chain's step sizes scale
 #   with sigma^2 (alpha0 = sigma^2 / 2) so every sigma takes the same fraction of r(x) - x;
-# - Defense-GAN: one row, classifier A, white-box FGSM through BPDA. Labelling the black-box
+# - Defense-GAN: one row per classifier, white-box FGSM through BPDA. Labelling the black-box
 #   substitute's ~9,500 queries at L=200, R=10 would take about 5 CPU-hours per row, and PGD one
 #   projection per step and image.
 set -euo pipefail
@@ -68,7 +68,7 @@ else
     EOT=5
 fi
 has_arch() { [[ " ${ARCHS[*]} " == *" $1 "* ]]; }
-if ! has_arch A; then SIGMAS=() STEPS_SWEEP=() DGAN=0; fi  # the parts run on classifier A only
+if ! has_arch A; then SIGMAS=() STEPS_SWEEP=(); fi  # the parts run on classifier A only
 MODELS="$OUT/models"
 mkdir -p "$MODELS"
 
@@ -123,7 +123,7 @@ for arch in "${ARCHS[@]}"; do
     for d in "${CHAINS[@]}"; do queue "t1_$(lower "$arch")_${d}" "$arch" "$d" blackbox "$N_BB" --eps 0.3 "${SUB[@]}"; done
 done
 # Beyond the paper: PGD through the whole chain (EOT over the chain's noise), and BPDA. Step size
-# 2.5 eps / steps (Madry et al.), random start. This, Defense-GAN, Table 5 and the steps sweep use
+# 2.5 eps / steps (Madry et al.), random start. This, Table 5 and the steps sweep use
 # classifier A: a stage whose ARCHS lacks A skips them.
 if has_arch A; then
     for eps in 0.1 0.3; do
@@ -135,9 +135,12 @@ if has_arch A; then
         done
     done
 fi
-# Defense-GAN (classifier A, white-box FGSM through BPDA: its projection has no useful gradient).
-# One FGSM row costs 3 projections per image; a PGD row would cost one per PGD step.
-[[ "$DGAN" == 1 ]] && has_arch A && queue t2_a_fgsm_defensegan A defensegan fgsm "$N_GAN" --eps 0.3
+# Defense-GAN (white-box FGSM through BPDA: its projection has no useful gradient). The generator
+# does not depend on the classifier, so every classifier gets its row. One FGSM row costs 3
+# projections per image; a PGD row would cost one per PGD step.
+if [[ "$DGAN" == 1 ]]; then
+    for arch in "${ARCHS[@]}"; do queue "t2_$(lower "$arch")_fgsm_defensegan" "$arch" defensegan fgsm "$N_GAN" --eps 0.3; done
+fi
 # Table 3: black-box FGSM over eps on classifier C (A in quick mode); the 0.3 point is Table 1's.
 T3_ARCH=C; [[ "$MODE" == quick ]] && T3_ARCH=A
 has_arch "$T3_ARCH" || EPS_SWEEP=()
