@@ -122,3 +122,25 @@ def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):
     assert ckpt.model(torch.randn(3, 128)).shape == (3, 1, 28, 28)
     grid = plt.imread(tmp_path / "gen.samples.png")  # 8 x 8 samples, so a look at quality is one file away
     assert grid.shape[:2] == (8 * 28, 8 * 28) and grid.std() > 0
+
+
+def test_rerun_row_reproduces_a_row_and_refuses_changed_checkpoints(setup, tmp_path):
+    from malade_export.errors import MaladeError
+    from malade_export.eval.rerun import rerun_row
+
+    classifier = tmp_path / "clf.safetensors"
+    shutil.copy(setup["classifier"], classifier)
+    out = tmp_path / "row.json"
+    run(eval_cmd, ["--dataset", setup["dataset"], "--classifier", classifier, "--defense", "none",
+                   "--attack", "fgsm", "--eps", 0.2, "--n", 40, "--holdout", 20, "--seed", 5, "--out", out])
+    committed = json.loads(out.read_text())
+    new, checks = rerun_row(out)
+    assert [c.part for c in checks] == ["clean", "attacked"] and all(c.inside for c in checks)
+    assert new["attacked"] == committed["attacked"] and json.loads(out.read_text()) == committed  # not overwritten
+    record = json.loads(out.read_text())
+    record["attacked"]["ci95"] = [0.999, 1.0]  # a committed interval the rerun cannot meet
+    out.write_text(json.dumps(record))
+    assert not rerun_row(out)[1][1].inside
+    classifier.write_bytes(classifier.read_bytes() + b" ")
+    with pytest.raises(MaladeError, match="changed since the row was made"):
+        rerun_row(out)
