@@ -30,7 +30,8 @@ class RowCheck:
 
     @property
     def inside(self) -> bool:
-        return self.ci95[0] <= self.rerun <= self.ci95[1]
+        slack = 1e-9  # Wilson bounds at 0 or n successes land a rounding error off 0 and 1
+        return self.ci95[0] - slack <= self.rerun <= self.ci95[1] + slack
 
 
 def changed_checkpoints(row: dict[str, Any]) -> list[str]:
