@@ -88,6 +88,7 @@ def folder(tmp_path: Path) -> dict[str, Any]:
         "fgsm_malade": run(tmp_path, "fgsm_malade.json", "malade", "fgsm", 15),
         "cw_dgan": run(tmp_path, "cw_dgan.json", "defensegan", "cw", 10, bpda=True),
         "pgd_eot": run(tmp_path, "pgd_eot.json", "malade", "pgd", 7, eot=2),
+        "pgd_eot10": run(tmp_path, "pgd_eot10.json", "malade", "pgd", 4, eot=10),
         "pgd_bpda": run(tmp_path, "pgd_bpda.json", "malade", "pgd", 9, eot=2, bpda=True),
         "pgd_magnet": run(tmp_path, "pgd_magnet.json", "magnet", "pgd", 5, eot=1),
     }
@@ -137,10 +138,12 @@ def test_sigma_and_adaptive_tables(folder):
     assert sigma == [{"σ": "0.3", "black-box FGSM ε=0.3": str(acc["bb_malade"])},
                      {"σ": "0.5", "black-box FGSM ε=0.3": str(acc["bb_malade_s05"])}]
     (adaptive,) = grids(find(folder["table"], "Adaptive"))
-    # EOT draws label the row, so defences attacked with different draws still share the columns.
+    # EOT draws label the row, so defences attacked with different draws still share the columns;
+    # rows of one defence go from fewer draws to more (2 before 10, not string order).
     assert adaptive == [{"defence": "magnet", "PGD ε=0.3": str(acc["pgd_magnet"]), "BPDA ε=0.3": "–"},
                         {"defence": "malade (EOT 2)", "PGD ε=0.3": str(acc["pgd_eot"]),
-                         "BPDA ε=0.3": str(acc["pgd_bpda"])}]
+                         "BPDA ε=0.3": str(acc["pgd_bpda"])},
+                        {"defence": "malade (EOT 10)", "PGD ε=0.3": str(acc["pgd_eot10"]), "BPDA ε=0.3": "–"}]
 
 
 def test_captions_provenance_and_flat_rows(folder):

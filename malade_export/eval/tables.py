@@ -182,7 +182,8 @@ def adaptive_grid(records: list[Record]) -> str:
     by_cell = group(ordered, lambda r: (adaptive_row(r), adaptive_column(r)))
     cells = {k: cell(rs) for k, rs in by_cell.items()}
     order = {name: i for i, name in enumerate(defences(records))}
-    rows = sorted(set(map(adaptive_row, records)), key=lambda row: (order[row[0].split(" ")[0]], row))
+    eot = {adaptive_row(r): r["attack"].get("eot", 1) for r in records}
+    rows = sorted(eot, key=lambda row: (order[row[0].split(" ")[0]], eot[row]))  # EOT 5 before EOT 20
     return grid(("defence",), rows, list(dict.fromkeys(map(adaptive_column, ordered))), cells)
 
 
