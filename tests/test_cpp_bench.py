@@ -84,3 +84,18 @@ def test_ort_harness_times_noise_and_seed_graphs(built: Path, exported: Path) ->
         pytest.skip("no ONNX Runtime C++ headers assembled (run cpp_bench/fetch_ort_root.sh)")
     assert _run(built / "bench_ort", exported / "malade_n2.onnx")["harness"] == "onnxruntime"
     assert _run(built / "bench_ort", exported / "malade_n2_seed.onnx")["harness"] == "onnxruntime-seed"
+
+
+def test_python_twin_row_matches_the_harness_line_and_compare_uses_median_over_rounds(
+        exported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from malade_export.bench.cpp_compare import compare, main
+
+    main(["time", "onnxruntime", str(exported), "--steps", "2", "--batch", "3", "--reps", "2", "--warmup", "0"])
+    line = json.loads(capsys.readouterr().out)
+    assert line["python_twin"] == "ort-cpu" and (line["steps"], line["batch"], line["reps"]) == (2, 3, 2)
+    assert 0 < line["median_ms"] <= line["p90_ms"]
+    cpp = [{"harness": "libtorch", "steps": 2, "batch": 1, "threads": 1, "median_ms": ms} for ms in (10.0, 30.0, 12.0)]
+    python = [{"harness": "libtorch", "steps": 2, "batch": 1, "threads": 1, "median_ms": ms} for ms in (11.0, 13.0, 33.0)]
+    row = compare(cpp, python).splitlines()[-1]
+    # medians over rounds: C++ 12, Python 13 (not the means, which a slow round would drag)
+    assert row == "| libtorch | torchscript | 2 | 1 | 1 | 3 | 12.000 | 13.000 | 1.08 | 0.43–2.75 |"

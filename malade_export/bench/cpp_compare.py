@@ -1,42 +1,96 @@
 """Put the C++ harnesses' numbers (cpp_bench, one JSON line per run) beside Python's on the same files.
 
 The gap between them is the Python-side overhead per call (GIL, argument conversion, output
-wrapping), which matters at batch 1 and vanishes at large batches.
+wrapping), which matters at batch 1 and vanishes at large batches. A 5 % comparison is below this
+shared machine's drift, so scripts/bench_cpp.sh alternates C++ and Python runs over several rounds
+and this module compares the median over rounds of each side's median.
+
+    python -m malade_export.bench.cpp_compare time libtorch WORK --steps 10 --batch 1 ...  # one JSON line
+    python -m malade_export.bench.cpp_compare compare OUT_DIR  # OUT_DIR/{cpp,python}.jsonl -> compare.md
 """
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import write_text_atomic
 from ..loading import load_defense
 from .artifacts import bench_checkpoints
 from .backends import ChainFiles, make_runner
 from .timing import time_callable
 
 PYTHON_TWIN = {"libtorch": "torchscript", "onnxruntime": "ort-cpu", "onnxruntime-seed": "ort-cpu-seed"}
+Row = dict[str, Any]
 
 
-def read_cpp_rows(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects the harnesses printed, skipping any other line."""
+def read_rows(path: Path) -> list[Row]:
+    """The JSON objects a harness printed, skipping any other line."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
 
-def compare_with_python(cpp_rows: list[dict[str, Any]], work: Path, warmup: int = 3) -> str:
-    """Time each C++ case again from Python (same file, batch, threads, reps) and return a Markdown table."""
+def time_python_twin(harness: str, work: Path, steps: int, batch: int, threads: int, reps: int,
+                     warmup: int) -> Row:
+    """Python's timing of the file ``harness`` times, as a row shaped like the harness's JSON line."""
     classifier, sdae, _ = bench_checkpoints(work)
-    lines = ["| harness | Python twin | N | batch | threads | C++ median ms | C++ p90 ms | C++ p99 ms | "
-             "Python median ms | Python / C++ |", "|" + "---|" * 10]
+    torch.set_num_threads(threads)
+    files = ChainFiles(load_defense(classifier, sdae, steps=steps).defense, work / f"malade_n{steps}.onnx",
+                       work / f"malade_n{steps}_seed.onnx", work / f"malade_n{steps}.pt")
+    stats = time_callable(make_runner(PYTHON_TWIN[harness], files, batch, threads), batch, warmup, reps)
+    return {"harness": harness, "python_twin": PYTHON_TWIN[harness], "steps": steps, "batch": batch,
+            "threads": threads, "reps": stats.reps, "median_ms": stats.median_s * 1e3, "p90_ms": stats.p90_s * 1e3,
+            "p99_ms": stats.p99_s * 1e3}
+
+
+def compare(cpp_rows: list[Row], python_rows: list[Row]) -> str:
+    """Markdown: per harness, N, batch and threads, the median over rounds of each side's median."""
+    def key(row: Row) -> tuple[str, int, int, int]:
+        return row["harness"], int(row["steps"]), int(row["batch"]), int(row["threads"])
+
+    python_by_key: dict[tuple[str, int, int, int], list[float]] = {}
+    for row in python_rows:
+        python_by_key.setdefault(key(row), []).append(row["median_ms"])
+    cpp_by_key: dict[tuple[str, int, int, int], list[float]] = {}
     for row in cpp_rows:
-        twin = PYTHON_TWIN[row["harness"]]
-        n, batch, threads = int(row["steps"]), int(row["batch"]), int(row["threads"])
-        torch.set_num_threads(threads)
-        files = ChainFiles(load_defense(classifier, sdae, steps=n).defense, work / f"malade_n{n}.onnx",
-                           work / f"malade_n{n}_seed.onnx", work / f"malade_n{n}.pt")
-        stats = time_callable(make_runner(twin, files, batch, threads), batch, warmup, int(row["reps"]))
-        py_ms = stats.median_s * 1e3
-        lines.append(f"| {row['harness']} | {twin} | {n} | {batch} | {threads} | {row['median_ms']:.3f} | "
-                     f"{row['p90_ms']:.3f} | {row['p99_ms']:.3f} | {py_ms:.3f} | {py_ms / row['median_ms']:.2f} |")
+        cpp_by_key.setdefault(key(row), []).append(row["median_ms"])
+    lines = ["| harness | Python twin | N | batch | threads | rounds | C++ median ms | Python median ms | "
+             "Python / C++ | per-round Python / C++ |", "|" + "---|" * 10]
+    for k, cpp in cpp_by_key.items():
+        python = python_by_key.get(k, [])
+        if not python:
+            continue
+        cpp_ms, py_ms = statistics.median(cpp), statistics.median(python)
+        per_round = [p / c for c, p in zip(cpp, python)]
+        lines.append(f"| {k[0]} | {PYTHON_TWIN[k[0]]} | {k[1]} | {k[2]} | {k[3]} | {min(len(cpp), len(python))} | "
+                     f"{cpp_ms:.3f} | {py_ms:.3f} | {py_ms / cpp_ms:.2f} | "
+                     f"{min(per_round):.2f}–{max(per_round):.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m malade_export.bench.cpp_compare",
+                                     description="Python's side of scripts/bench_cpp.sh")
+    commands = parser.add_subparsers(dest="command", required=True)
+    timing = commands.add_parser("time", help="time a C++ harness's file from Python; print one JSON line")
+    timing.add_argument("harness", choices=sorted(PYTHON_TWIN))
+    timing.add_argument("work", type=Path, help="folder with the exported malade_n{N} files")
+    for name, default in (("steps", 10), ("batch", 1), ("threads", 1), ("reps", 20), ("warmup", 3)):
+        timing.add_argument(f"--{name}", type=int, default=default)
+    comparing = commands.add_parser("compare", help="write OUT_DIR/compare.md from cpp.jsonl and python.jsonl")
+    comparing.add_argument("out_dir", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "time":
+        print(json.dumps(time_python_twin(args.harness, args.work, args.steps, args.batch, args.threads, args.reps,
+                                          args.warmup)), flush=True)
+        return
+    table = compare(read_rows(args.out_dir / "cpp.jsonl"), read_rows(args.out_dir / "python.jsonl"))
+    write_text_atomic(args.out_dir / "compare.md", table)
+    print(table, end="")
+
+
+if __name__ == "__main__":
+    main()
