@@ -72,9 +72,13 @@ def evaluate(defense: Defense, attack: Attack | None, images: torch.Tensor, labe
                disable=not progress)
     for start in range(0, len(images), batch_size):
         x, y = images[start: start + batch_size], labels[start: start + batch_size]
+        bar.set_postfix_str("clean", refresh=True)  # a slow defence (Defense-GAN) spends minutes per phase
         clean += _correct(defense, x, y)
         if attack is not None:
-            attacked += _correct(defense, attack(x, y), y)
+            bar.set_postfix_str("attacking", refresh=True)
+            x_adv = attack(x, y)
+            bar.set_postfix_str("attacked", refresh=True)
+            attacked += _correct(defense, x_adv, y)
         bar.update(len(x))
     bar.close()
     return Accuracy(clean, len(images)), Accuracy(attacked, len(images)) if attack is not None else None
