@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+command="scripts/bench_cpp.sh $*"
 steps=10 batches="1 64" reps=20 warmup=3 threads=1 rounds=3 out=results/bench_cpp
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -67,4 +68,4 @@ done
 [ -x cpp_bench/build/bench_ort ] || echo "bench_ort: not built: no ONNX Runtime C++ headers (set ONNXRUNTIME_ROOT)"
 
 echo "== compare"
-"$PYTHON" -m malade_export.bench.cpp_compare compare "$out"
+"$PYTHON" -m malade_export.bench.cpp_compare compare "$out" --command "$command"

@@ -22,6 +22,7 @@ from ..atomic import write_text_atomic
 from ..loading import load_defense
 from .artifacts import bench_checkpoints
 from .backends import ChainFiles, make_runner
+from .environment import describe_environment
 from .timing import time_callable
 
 PYTHON_TWIN = {"libtorch": "torchscript", "onnxruntime": "ort-cpu", "onnxruntime-seed": "ort-cpu-seed"}
@@ -82,13 +83,19 @@ def main(argv: list[str] | None = None) -> None:
         timing.add_argument(f"--{name}", type=int, default=default)
     comparing = commands.add_parser("compare", help="write OUT_DIR/compare.md from cpp.jsonl and python.jsonl")
     comparing.add_argument("out_dir", type=Path)
+    comparing.add_argument("--command", default="", help="the bench_cpp.sh command line, recorded in compare.md")
     args = parser.parse_args(argv)
     if args.command == "time":
         print(json.dumps(time_python_twin(args.harness, args.work, args.steps, args.batch, args.threads, args.reps,
                                           args.warmup)), flush=True)
         return
-    table = compare(read_rows(args.out_dir / "cpp.jsonl"), read_rows(args.out_dir / "python.jsonl"))
-    write_text_atomic(args.out_dir / "compare.md", table)
+    cpp_rows = read_rows(args.out_dir / "cpp.jsonl")
+    table = compare(cpp_rows, read_rows(args.out_dir / "python.jsonl"))
+    env = describe_environment(int(cpp_rows[0]["threads"]) if cpp_rows else 0)
+    header = (f"# C++ harnesses vs Python on the same files\n\n`{args.command or 'scripts/bench_cpp.sh'}`\n\n"
+              f"CPU: {env['cpu_model']} ({env['cpu_cores']} cores); "
+              + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + "\n\n")
+    write_text_atomic(args.out_dir / "compare.md", header + table)
     print(table, end="")
 
 
