@@ -55,6 +55,44 @@ def test_time_callable_warms_up_then_counts_reps() -> None:
     assert stopped.reps == 3
 
 
+def test_rounds_interleave_cases_with_one_runner_alive_and_pool_the_samples(monkeypatch) -> None:
+    from malade_export.bench import latency
+    from malade_export.bench.latency import BenchConfig, Case, _time_cases
+
+    def fixed_samples(fn, warmup, reps, budget_s, min_reps):  # the calls as made, times fixed at 10 ms
+        for _ in range(warmup + reps):
+            fn()
+        return [0.010] * reps
+    monkeypatch.setattr(latency, "sample_callable", fixed_samples)
+
+    events: list[str] = []
+    alive: list[str] = []
+
+    def factory(name: str, scale: float = 1.0) -> Case:
+        def make() -> object:
+            assert not alive, "a runner was built while another was still alive"
+            alive.append(name)
+            events.append(f"build {name}")
+
+            class Runner:
+                def __call__(self) -> None:
+                    events.append(name)
+
+                def __del__(self) -> None:
+                    alive.remove(name)
+            return Runner()
+        return Case({"kind": "malade", "backend": name, "steps": 10, "batch": 2}, make, 1000, name, warmup=1,
+                    reps=4, scale=scale)
+
+    cases = [factory("a"), factory("b", scale=3.0)]
+    rows = _time_cases(cases, BenchConfig(rounds=2, budget_s=100.0), lambda line: None, {})
+    # per pass: build, 1 warm-up + 2 timed calls, free; a, b, a, b
+    assert events == ["build a", "a", "a", "a", "build b", "b", "b", "b"] * 2
+    assert [row["reps"] for row in rows] == [4, 4] and not alive
+    assert rows[0]["median_ms"] == pytest.approx(10.0) and rows[1]["median_ms"] == pytest.approx(30.0)  # scaled
+    assert rows[1]["gflop_per_sample"] == pytest.approx(2e-6) and rows[1]["throughput"] == pytest.approx(2 / 0.030)
+
+
 def test_sdae_macs_match_the_analytic_count() -> None:
     sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": 64, "kernel": 5})
     assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5

@@ -7,13 +7,13 @@ steps and scaled by the count of generator passes, (2L + 1) / (2L_measured + 1);
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable
 
 import torch
 from torch import nn
 
 from ..defensegan import ReconstructionSettings, reconstruct
 from ..models.gan import Generator
-from .timing import TimingStats, time_callable
 
 AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
                  "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
@@ -30,10 +30,10 @@ def frozen_generator(channels: int) -> Generator:
     return generator
 
 
-def time_defensegan(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, int, int], batch: int,
-                    settings: ReconstructionSettings,
-                    measure_steps: int, warmup: int, reps: int, budget_s: float | None) -> tuple[TimingStats, int]:
-    """Stats for ``settings`` (measured at min(L, measure_steps) steps, scaled up if fewer) and the steps measured."""
+def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, int, int], batch: int,
+                      settings: ReconstructionSettings, measure_steps: int) -> tuple[Callable[[], object], int, float]:
+    """A timed call for ``settings`` run at min(L, measure_steps) steps, the steps it runs, and the factor
+    (generator passes of L over those of the measured steps) that scales its times up to L."""
     measured = min(settings.steps, measure_steps)
     run_settings = replace(settings, steps=measured)
     gen = torch.Generator().manual_seed(batch)
@@ -45,9 +45,4 @@ def time_defensegan(generator: nn.Module, classifier: nn.Module, input_shape: tu
         with torch.no_grad():
             return classifier(purified)
 
-    stats = time_callable(run, batch, warmup=warmup, reps=reps, budget_s=budget_s, min_reps=min(reps, 2))
-    if measured == settings.steps:
-        return stats, measured
-    scale = (2 * settings.steps + 1) / (2 * measured + 1)
-    return TimingStats(stats.median_s * scale, stats.p90_s * scale, stats.p99_s * scale, stats.mean_s * scale,
-                       stats.min_s * scale, stats.reps, batch, stats.throughput / scale), measured
+    return run, measured, (2 * settings.steps + 1) / (2 * measured + 1)

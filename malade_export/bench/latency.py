@@ -1,6 +1,9 @@
 """The latency suite: Malade (N x batch x backend) against Defense-GAN (L, R), in one run, one report."""
 from __future__ import annotations
 
+import functools
+import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -12,13 +15,13 @@ from ..checkpoint import load_checkpoint
 from ..defensegan import ReconstructionSettings
 from ..loading import load_defense
 from .artifacts import bench_checkpoints, export_chain
-from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, make_runner
-from .dgan import AUTOGRAD_NOTE, frozen_generator, time_defensegan
+from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
+from .dgan import AUTOGRAD_NOTE, defensegan_runner, frozen_generator
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
 from .report import goal_ratios, table6
-from .timing import TimingStats, time_callable
+from .timing import TimingStats, sample_callable, summarize
 
 Log = Callable[[str], None]
 
@@ -32,7 +35,8 @@ class BenchConfig:
     backends: tuple[str, ...] = BACKENDS
     warmup: int = 3
     reps: int = 30
-    budget_s: float = 20.0  # per case; at least 3 repetitions are always made
+    budget_s: float = 20.0  # per case, over all rounds; at least 3 repetitions are always made
+    rounds: int = 3  # passes over all cases; each case gets reps / rounds repetitions per pass
     threads: int = field(default_factory=torch.get_num_threads)
     dgan_steps: int = 200
     dgan_restarts: tuple[int, ...] = (1, 10)
@@ -47,9 +51,24 @@ class BenchConfig:
 
 def quick_config(**overrides: object) -> BenchConfig:
     """About two minutes on two cores: N = 10 only, few repetitions, Defense-GAN measured at 10 steps."""
-    base = BenchConfig(steps=(10,), warmup=1, reps=5, budget_s=5.0, dgan_measure_steps=10, dgan_reps=2,
+    base = BenchConfig(steps=(10,), warmup=1, reps=5, budget_s=5.0, rounds=1, dgan_measure_steps=10, dgan_reps=2,
                        peak_size=512, quick=True)
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@dataclass
+class Case:
+    """One timed configuration: its report keys, how to build its runner, and the samples so far."""
+
+    keys: dict[str, object]
+    make: Callable[[], Runner]
+    macs: int
+    label: str
+    warmup: int
+    reps: int
+    min_reps: int = 3
+    scale: float = 1.0  # Defense-GAN measured at fewer steps than it reports: times scale by passes
+    samples: list[float] = field(default_factory=list)
 
 
 def _row(stats: TimingStats, macs: int, **keys: object) -> dict[str, object]:
@@ -60,49 +79,71 @@ def _row(stats: TimingStats, macs: int, **keys: object) -> dict[str, object]:
             "gflops": flops * stats.batch / stats.median_s / 1e9}
 
 
-def _malade_rows(config: BenchConfig, classifier: Path, sdae: Path, work: Path, log: Log,
-                 skipped: dict[str, str]) -> list[dict[str, object]]:
-    rows = []
+def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path) -> list[Case]:
+    cases = []
     for n in config.steps:
         loaded = load_defense(classifier, sdae, steps=n)
         files = export_chain(loaded, work)
         macs = chain_macs(loaded.defense)["total"]
         for batch in config.batches:
             for backend in config.backends:
-                if backend in skipped:
-                    continue
-                try:
-                    runner = make_runner(backend, files, batch, config.threads)
-                except BackendUnavailable as exc:
-                    skipped[backend] = str(exc)
-                    log(f"skip {backend}: {exc}")
-                    continue
-                stats = time_callable(runner, batch, config.warmup, config.reps, config.budget_s)
-                rows.append(_row(stats, macs, kind="malade", backend=backend, steps=n, batch=batch))
-                log(f"malade N={n:<3} batch={batch:<3} {backend:<20} median {stats.median_s * 1e3:9.2f} ms "
-                    f"({stats.reps} reps)")
-    return rows
+                cases.append(Case({"kind": "malade", "backend": backend, "steps": n, "batch": batch},
+                                  functools.partial(make_runner, backend, files, batch, config.threads), macs,
+                                  f"malade N={n:<3} batch={batch:<3} {backend:<20}", config.warmup, config.reps))
+    return cases
 
 
-def _dgan_rows(config: BenchConfig, classifier: Path, log: Log) -> list[dict[str, object]]:
+def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
     """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
     generator = frozen_generator(shape[0])
-    cases = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
-    cases += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
-    rows = []
+    settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
+    settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
+    cases = []
     for batch in config.dgan_batches:
-        for steps, restarts, role in cases:
-            settings = ReconstructionSettings(steps=steps, restarts=restarts)
-            stats, measured = time_defensegan(generator, clf.model, shape, batch, settings, config.dgan_measure_steps,
-                                              warmup=1, reps=config.dgan_reps, budget_s=config.budget_s)
-            macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
-            rows.append(_row(stats, macs, kind="defensegan", backend="pytorch-eager+autograd", steps=steps,
-                             restarts=restarts, batch=batch, role=role, measured_steps=measured,
-                             extrapolated=measured != steps))
+        for steps, restarts, role in settings:
+            run, measured, scale = defensegan_runner(generator, clf.model, shape, batch,
+                                                     ReconstructionSettings(steps=steps, restarts=restarts),
+                                                     config.dgan_measure_steps)
             how = "measured" if measured == steps else f"scaled from L={measured}"
-            log(f"defense-gan L={steps:<3} R={restarts:<2} batch={batch:<3} median {stats.median_s * 1e3:9.2f} ms ({how})")
+            keys = {"kind": "defensegan", "backend": "pytorch-eager+autograd", "steps": steps, "restarts": restarts,
+                    "batch": batch, "role": role, "measured_steps": measured, "extrapolated": measured != steps}
+            macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
+            cases.append(Case(keys, lambda run=run: run, macs,  # plain PyTorch: nothing to rebuild per pass
+                              f"defense-gan L={steps:<3} R={restarts:<2} batch={batch:<3} ({how})", warmup=1,
+                              reps=config.dgan_reps, min_reps=2, scale=scale))
+    return cases
+
+
+def _time_cases(cases: list[Case], config: BenchConfig, log: Log, skipped: dict[str, str]) -> list[dict[str, object]]:
+    """Time every case in ``config.rounds`` passes, one runner alive at a time, and pool the samples.
+
+    Passes spread each case over the whole run, so the machine's drift lands on all cases alike
+    instead of on whichever ran during a slow minute; runners are rebuilt per pass (and freed after)
+    because a live ONNX Runtime session spins its threads and slows whatever runs next.
+    """
+    for round_index in range(1, config.rounds + 1):
+        for case in cases:
+            backend = str(case.keys["backend"])
+            if backend in skipped:
+                continue
+            try:
+                runner = case.make()
+            except BackendUnavailable as exc:
+                skipped[backend] = str(exc)
+                log(f"skip {backend}: {exc}")
+                continue
+            samples = sample_callable(runner, case.warmup, math.ceil(case.reps / config.rounds),
+                                      config.budget_s / config.rounds, math.ceil(case.min_reps / config.rounds))
+            del runner
+            case.samples += [t * case.scale for t in samples]
+            median_ms = statistics.median(samples) * case.scale * 1e3
+            log(f"[{round_index}/{config.rounds}] {case.label} median {median_ms:9.2f} ms ({len(samples)} reps)")
+    rows = []
+    for case in cases:
+        if case.samples:
+            rows.append(_row(summarize(case.samples, int(case.keys["batch"])), case.macs, **case.keys))
     return rows
 
 
@@ -117,8 +158,8 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
         peak = matmul_peak_gflops(config.peak_size, threads=config.threads)
         log(f"fp32 matmul peak: {peak['gflops']:.1f} GFLOP/s ({config.threads} threads)")
         skipped: dict[str, str] = {}
-        rows = _malade_rows(config, classifier, sdae, work, log, skipped)
-        rows += _dgan_rows(config, classifier, log)
+        rows = _time_cases(_malade_cases(config, classifier, sdae, work) + _dgan_cases(config, classifier), config,
+                           log, skipped)
     finally:
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {

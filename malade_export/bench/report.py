@@ -116,8 +116,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
         f"{report['matmul_peak']['reps']})",
         f"- weights: {report['weights']}",
-        f"- repetitions: warm-up {cfg['warmup']}, up to {cfg['reps']} timed (budget {cfg['budget_s']} s per case); "
-        "one call = one batch; FLOPs = 2 x MACs of conv/convT/linear layers", "",
+        f"- repetitions: warm-up {cfg['warmup']}, up to {cfg['reps']} timed (budget {cfg['budget_s']} s per case), "
+        f"spread over {cfg.get('rounds', 1)} passes through all cases; one call = one batch; "
+        "FLOPs = 2 x MACs of conv/convT/linear layers", "",
         "## Malade", "",
     ]
     malade = [r for r in report["rows"] if r["kind"] == "malade"]

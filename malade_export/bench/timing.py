@@ -46,12 +46,12 @@ def summarize(samples: Sequence[float], batch: int) -> TimingStats:
                        min(samples), len(samples), batch, batch / median if median > 0 else math.inf)
 
 
-def time_callable(fn: Callable[[], object], batch: int, warmup: int = 3, reps: int = 30,
-                  budget_s: float | None = None, min_reps: int = 3) -> TimingStats:
-    """Time ``fn`` ``reps`` times after ``warmup`` untimed calls.
+def sample_callable(fn: Callable[[], object], warmup: int = 3, reps: int = 30, budget_s: float | None = None,
+                    min_reps: int = 3) -> list[float]:
+    """Seconds per call of ``fn``, ``reps`` times after ``warmup`` untimed calls.
 
     ``budget_s`` stops early (after at least ``min_reps``) so slow cases such as Defense-GAN at
-    R = 10 do not hold a run hostage; the stats record how many repetitions were actually made.
+    R = 10 do not hold a run hostage; the caller sees how many repetitions were actually made.
     """
     for _ in range(warmup):
         fn()
@@ -63,4 +63,10 @@ def time_callable(fn: Callable[[], object], batch: int, warmup: int = 3, reps: i
         samples.append(time.perf_counter() - t0)
         if budget_s is not None and len(samples) >= min_reps and time.perf_counter() - started > budget_s:
             break
-    return summarize(samples, batch)
+    return samples
+
+
+def time_callable(fn: Callable[[], object], batch: int, warmup: int = 3, reps: int = 30,
+                  budget_s: float | None = None, min_reps: int = 3) -> TimingStats:
+    """``sample_callable``, summarised."""
+    return summarize(sample_callable(fn, warmup, reps, budget_s, min_reps), batch)

@@ -33,6 +33,8 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--warmup", default=None, type=int, help="Untimed warm-up calls per case [default: 3; quick: 1].")
 @click.option("--budget", "budget_s", default=None, type=float, help="Seconds per case before stopping early "
                                                                      "(>= 3 reps always) [default: 20; quick: 5].")
+@click.option("--rounds", default=None, type=click.IntRange(1),
+              help="Passes over all cases, reps / rounds each, so drift hits every case alike [default: 3; quick: 1].")
 @click.option("--threads", default=None, type=int, help="Intra-op threads for PyTorch and ORT [default: torch's].")
 @click.option("--dgan-steps", default=200, show_default=True, help="Defense-GAN gradient steps L.")
 @click.option("--dgan-restarts", default="1,10", show_default=True, help="Defense-GAN restarts R to time.")
@@ -45,7 +47,8 @@ def _ints(text: str) -> tuple[int, ...]:
               help="sDAE checkpoint [default: bundled, else untrained].")
 @one_line_errors
 def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None, backends: str | None,
-              reps: int | None, warmup: int | None, budget_s: float | None, threads: int | None, dgan_steps: int,
+              reps: int | None, warmup: int | None, budget_s: float | None, rounds: int | None, threads: int | None,
+              dgan_steps: int,
               dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, classifier: str | None,
               sdae: str | None) -> None:
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
@@ -60,7 +63,8 @@ def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None,
     overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),
                                     "dgan_batches": _ints(dgan_batches), "classifier": classifier, "sdae": sdae}
     for key, value in (("steps", steps and _ints(steps)), ("batches", batches and _ints(batches)),
-                       ("reps", reps), ("warmup", warmup), ("budget_s", budget_s), ("threads", threads),
+                       ("reps", reps), ("warmup", warmup), ("budget_s", budget_s), ("rounds", rounds),
+                       ("threads", threads),
                        ("dgan_measure_steps", dgan_measure_steps)):
         if value is not None:
             overrides[key] = value
