@@ -9,7 +9,8 @@
 # seed and git commit. Runs whose JSON already exists are skipped, so an interrupted run resumes.
 #
 # Environment: DEVICE (cpu|cuda|auto, default cpu), SEED (default 0), JOBS (parallel evaluations,
-# default 1), EOT_STRONG (full mode: the stronger EOT rows, default 20 draws; 0 skips). Parts, as
+# default 1), EOT_STRONG and PGD_STRONG_STEPS (full mode: the stronger adaptive rows, default 20
+# draws and 100 steps; 0 skips). Parts, as
 # space-separated lists (empty = skip): ARCHS (classifiers, full: "A B C D"), EPS_SWEEP (Table 3,
 # on classifier C), SIGMAS (Table 5), STEPS_SWEEP (accuracy vs N); DGAN=0 skips Defense-GAN (its
 # training and its rows). Sizes: N_BB (black-box rows), N_WB (white-box FGSM and R+FGSM), N_SLOW
@@ -53,6 +54,7 @@ if [[ "$MODE" == quick ]]; then
     PGD_STEPS=5
     EOT=2
     EOT_STRONG=0
+    PGD_STRONG_STEPS=0
 else
     OUT=results/full
     read -r -a ARCHS <<<"${ARCHS-A B C D}"
@@ -69,6 +71,7 @@ else
     PGD_STEPS=20
     EOT=5
     EOT_STRONG="${EOT_STRONG:-20}"
+    PGD_STRONG_STEPS="${PGD_STRONG_STEPS:-100}"
 fi
 has_arch() { [[ " ${ARCHS[*]} " == *" $1 "* ]]; }
 if ! has_arch A; then SIGMAS=() STEPS_SWEEP=(); fi  # the parts run on classifier A only
@@ -144,6 +147,12 @@ if has_arch A; then
             queue "adaptive_pgd_eot${EOT_STRONG}_eps0.1_${d}" A "$d" pgd "$N_SLOW" --eps 0.1 --pgd-steps "$PGD_STEPS" \
                 --pgd-alpha "$(awk -v n="$PGD_STEPS" 'BEGIN { print 0.25 / n }')" --eot "$EOT_STRONG"
         done
+    fi
+    # Are 20 steps enough? Malade at eps 0.1 again with PGD_STRONG_STEPS steps (0 skips), EOT as above.
+    if (( PGD_STRONG_STEPS > 0 )); then
+        queue "adaptive_pgd${PGD_STRONG_STEPS}_eot${EOT}_eps0.1_malade" A malade pgd "$N_SLOW" --eps 0.1 \
+            --pgd-steps "$PGD_STRONG_STEPS" --pgd-alpha "$(awk -v n="$PGD_STRONG_STEPS" 'BEGIN { print 0.25 / n }')" \
+            --eot "$EOT"
     fi
 fi
 # Defense-GAN (white-box FGSM through BPDA: its projection has no useful gradient). The generator

@@ -26,26 +26,26 @@ def defence(name: str, sigma: float, steps: int) -> dict[str, Any]:
     return {"defense": name}
 
 
-def attack(name: str, eps: float, bpda: bool, eot: int) -> dict[str, Any]:
+def attack(name: str, eps: float, bpda: bool, eot: int, pgd_steps: int = 5) -> dict[str, Any]:
     """As each attack's ``describe`` plus the runner's ``bpda`` flag."""
     info: dict[str, Any] = {
         "blackbox": {"eps": eps, "substitute": SUBSTITUTE, "substitute_training_size": 300},
         "fgsm": {"eps": eps}, "rfgsm": {"eps": eps, "alpha": 0.05},
         "cw": {"c": 100.0, "kappa": 0.0, "lr": 10.0, "search_steps": 1, "steps": 10},
-        "pgd": {"eps": eps, "alpha": 0.1, "steps": 5, "random_start": True, "eot": eot},
+        "pgd": {"eps": eps, "alpha": 0.1, "steps": pgd_steps, "random_start": True, "eot": eot},
     }[name]
     return {"attack": name, **info, "bpda": bpda}
 
 
 def run(folder: Path, file: str, defense: str, attack_name: str, attacked: int, *, clean: int = 60,
         eps: float = 0.3, bpda: bool = False, eot: int = 1, sigma: float = 0.3, steps: int = 10,
-        classifier: str = "classifier_a", seed: int = 0) -> Accuracy:
+        classifier: str = "classifier_a", seed: int = 0, pgd_steps: int = 5) -> Accuracy:
     """Write one record with the structure ``malade eval --out`` gives; returns its attacked accuracy."""
     record = {
         "dataset": "fashion-mnist", "test_slice": {"holdout": 150, "n": 100, "order": "torch.randperm"},
         "classifier": {"path": f"models/{classifier}.safetensors", "sha256": "0" * 64},
         "denoiser": None, "generator": None, "defense": defence(defense, sigma, steps),
-        "attack": attack(attack_name, eps, bpda, eot),
+        "attack": attack(attack_name, eps, bpda, eot, pgd_steps),
         "clean": Accuracy(clean, 100).to_dict(), "attacked": Accuracy(attacked, 100).to_dict(),
         "device": "cpu", "seconds": 1.0, "command": f"malade eval --out {file}", "seed": seed, "commit": "c0ffee" * 7,
         "package_version": "0.1.0", "torch_version": "x", "python_version": "3.11", "created": "2026-01-01",
@@ -89,6 +89,7 @@ def folder(tmp_path: Path) -> dict[str, Any]:
         "cw_dgan": run(tmp_path, "cw_dgan.json", "defensegan", "cw", 10, bpda=True),
         "pgd_eot": run(tmp_path, "pgd_eot.json", "malade", "pgd", 7, eot=2),
         "pgd_eot10": run(tmp_path, "pgd_eot10.json", "malade", "pgd", 4, eot=10),
+        "pgd50": run(tmp_path, "pgd50.json", "malade", "pgd", 3, eot=2, pgd_steps=50),
         "pgd_bpda": run(tmp_path, "pgd_bpda.json", "malade", "pgd", 9, eot=2, bpda=True),
         "pgd_magnet": run(tmp_path, "pgd_magnet.json", "magnet", "pgd", 5, eot=1),
     }
@@ -140,10 +141,13 @@ def test_sigma_and_adaptive_tables(folder):
     (adaptive,) = grids(find(folder["table"], "Adaptive"))
     # EOT draws label the row, so defences attacked with different draws still share the columns;
     # rows of one defence go from fewer draws to more (2 before 10, not string order).
-    assert adaptive == [{"defence": "magnet", "PGD ε=0.3": str(acc["pgd_magnet"]), "BPDA ε=0.3": "–"},
-                        {"defence": "malade (EOT 2)", "PGD ε=0.3": str(acc["pgd_eot"]),
-                         "BPDA ε=0.3": str(acc["pgd_bpda"])},
-                        {"defence": "malade (EOT 10)", "PGD ε=0.3": str(acc["pgd_eot10"]), "BPDA ε=0.3": "–"}]
+    # Columns name the step count: a longer run is another attack, not another sample of one cell.
+    assert adaptive == [{"defence": "magnet", "PGD-5 ε=0.3": str(acc["pgd_magnet"]), "PGD-50 ε=0.3": "–",
+                         "BPDA-5 ε=0.3": "–"},
+                        {"defence": "malade (EOT 2)", "PGD-5 ε=0.3": str(acc["pgd_eot"]),
+                         "PGD-50 ε=0.3": str(acc["pgd50"]), "BPDA-5 ε=0.3": str(acc["pgd_bpda"])},
+                        {"defence": "malade (EOT 10)", "PGD-5 ε=0.3": str(acc["pgd_eot10"]), "PGD-50 ε=0.3": "–",
+                         "BPDA-5 ε=0.3": "–"}]
 
 
 def test_captions_provenance_and_flat_rows(folder):

@@ -167,7 +167,9 @@ def table5(records: list[Record]) -> str:
 
 
 def adaptive_column(record: Record) -> str:
-    return f"{'BPDA' if record['attack'].get('bpda') else 'PGD'} ε={eps_of(record)}"
+    """Attack, its step count and eps: a 100-step run is a different attack from a 20-step one."""
+    attack = record["attack"]
+    return f"{'BPDA' if attack.get('bpda') else 'PGD'}-{attack.get('steps')} ε={eps_of(record)}"
 
 
 def adaptive_row(record: Record) -> tuple[str]:
@@ -178,7 +180,7 @@ def adaptive_row(record: Record) -> tuple[str]:
 
 def adaptive_grid(records: list[Record]) -> str:
     """Rows: only the defences that were attacked adaptively; columns: full-gradient PGD first, then BPDA."""
-    ordered = sorted(records, key=lambda r: (bool(r["attack"].get("bpda")), eps_of(r)))
+    ordered = sorted(records, key=lambda r: (bool(r["attack"].get("bpda")), eps_of(r), r["attack"].get("steps", 0)))
     by_cell = group(ordered, lambda r: (adaptive_row(r), adaptive_column(r)))
     cells = {k: cell(rs) for k, rs in by_cell.items()}
     order = {name: i for i, name in enumerate(defences(records))}
