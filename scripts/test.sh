@@ -11,4 +11,6 @@ python3 -m venv "$VENV"
 # torchvision, which does not import beside this torch (torchattacks itself only needs scipy).
 "$VENV/bin/pip" install -q scipy
 "$VENV/bin/pip" install -q --no-deps torchattacks==3.5.1
+# The benchmark's OpenVINO backend is checked against ONNX Runtime on the same file.
+"$VENV/bin/pip" install -q openvino==2026.4.1
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -85,9 +85,10 @@ def test_rounds_interleave_cases_with_one_runner_alive_and_pool_the_samples(monk
                     reps=4, scale=scale)
 
     cases = [factory("a"), factory("b", scale=3.0)]
-    rows = _time_cases(cases, BenchConfig(rounds=2, budget_s=100.0), lambda line: None, {})
-    # per pass: build, 1 warm-up + 2 timed calls, free; a, b, a, b
-    assert events == ["build a", "a", "a", "a", "build b", "b", "b", "b"] * 2
+    rows = _time_cases(cases, BenchConfig(rounds=2, budget_s=100.0), lambda line: None, {},
+                       before_pass=lambda: events.append("peak"))
+    # per pass: the matmul peak, then per case: build, 1 warm-up + 2 timed calls, free
+    assert events == ["peak", "build a", "a", "a", "a", "build b", "b", "b", "b"] * 2
     assert [row["reps"] for row in rows] == [4, 4] and not alive
     assert rows[0]["median_ms"] == pytest.approx(10.0) and rows[1]["median_ms"] == pytest.approx(30.0)  # scaled
     assert rows[1]["gflop_per_sample"] == pytest.approx(2e-6) and rows[1]["throughput"] == pytest.approx(2 / 0.030)
@@ -160,3 +161,17 @@ def test_goal_ratios_cap_the_defensegan_ratio_at_the_matmul_peak() -> None:
     assert ratios["malade_N10_batch1_ms_at_matmul_peak"] == pytest.approx(7.0)  # 0.7 GFLOP at 100 GFLOP/s
     assert ratios["defensegan_L200_R10_over_malade_N10_at_matmul_peak"] == pytest.approx(2000.0 / 7.0)
     assert ratios["eager_over_ort_cpu_batch1_N10"] == pytest.approx(2.5)
+
+
+def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None:
+    pytest.importorskip("openvino")
+    from malade_export.bench.artifacts import bench_checkpoints, export_chain
+    from malade_export.bench.backends import make_runner
+    from malade_export.loading import load_defense
+
+    classifier, sdae, _ = bench_checkpoints(tmp_path)
+    files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
+    ov_outputs = list(make_runner("openvino-cpu", files, 3, 1)().values())
+    ort_outputs = make_runner("ort-cpu", files, 3, 1)()  # same x and noise: both seeded by the batch size
+    for ov_out, ort_out in zip(ov_outputs, ort_outputs):
+        np.testing.assert_allclose(np.asarray(ov_out), ort_out, atol=1e-4)

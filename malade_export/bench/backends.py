@@ -16,10 +16,11 @@ import torch
 
 from ..defense import MaladeDefense
 from ..errors import MaladeError
+from ..noise import seeded_noise
 
 Runner = Callable[[], object]
 
-CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed")
+CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "openvino-cpu")
 GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs")
 BACKENDS = CPU_BACKENDS + GPU_BACKENDS
 DESCRIPTIONS = {
@@ -27,6 +28,8 @@ DESCRIPTIONS = {
     "torchscript": "TorchScript file (torch.jit.load), noise fed in",
     "ort-cpu": "ONNX Runtime CPU, noise fed in (pre-made, not timed)",
     "ort-cpu-seed": "ONNX Runtime CPU, seed input: noise made inside the graph",
+    "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, noise fed in (seed mode is unsupported: "
+                    "OpenVINO narrows its int64 arithmetic to int32, which changes the noise)",
     "ort-cuda": "ONNX Runtime CUDA provider, noise fed in (host copies included)",
     "tensorrt": "TensorRT engine from the ONNX, device buffers",
     "pytorch-cuda-graphs": "PyTorch eager captured in a CUDA graph, replayed",
@@ -97,6 +100,20 @@ def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx_seed, files, batch, threads, "cpu")
 
 
+def _openvino(files: ChainFiles, batch: int, threads: int) -> Runner:
+    try:
+        import openvino as ov
+    except ImportError:
+        raise BackendUnavailable("openvino is not installed (pip install openvino)") from None
+    compiled = ov.Core().compile_model(str(files.onnx), "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                                "PERFORMANCE_HINT": "LATENCY"})
+    request = compiled.create_infer_request()
+    x, _, seeds = _inputs(files.defense, batch)
+    defense = files.defense
+    feeds = {"x": x.numpy(), "noise": seeded_noise(seeds, defense.steps, defense.input_shape, defense.votes)}
+    return lambda: request.infer(feeds)  # the very feeds the ORT backends get
+
+
 def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
     import onnxruntime as ort
 
@@ -145,6 +162,7 @@ def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
 
 _FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
     "pytorch-eager": _eager, "torchscript": _torchscript, "ort-cpu": _ort_cpu, "ort-cpu-seed": _ort_cpu_seed,
+    "openvino-cpu": _openvino,
     "ort-cuda": _ort_cuda, "tensorrt": _tensorrt, "pytorch-cuda-graphs": _cuda_graphs,
 }
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..eval.provenance import git_commit
 
 
 def cpu_model() -> str:
@@ -33,4 +34,5 @@ def describe_environment(threads: int) -> dict[str, object]:
                      "numpy": np.__version__},
         "ort_providers": ort.get_available_providers(),
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "commit": git_commit(),
     }

@@ -87,8 +87,9 @@ def format_ratios(report: dict[str, Any]) -> str:
     lines = [
         f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, ORT CPU), batch 1: "
         f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_ort_cpu_batch1'], '.1f')}x",
-        f"  ceiling: Malade at 100 % of the matmul peak would take {_fmt(r[f'malade_N{n}_batch1_ms_at_matmul_peak'])} ms, "
-        f"so this chain's FLOPs cap the ratio at {_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_at_matmul_peak'], '.0f')}x",
+        f"  ceiling: Malade at 100 % of the matmul peak would take {_fmt(r[f'malade_N{n}_batch1_ms_at_matmul_peak'])} "
+        f"ms, so this chain's FLOPs cap the ratio at "
+        f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_at_matmul_peak'], '.0f')}x",
         f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
     ]
     for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():
@@ -114,7 +115,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
-        f"{report['matmul_peak']['reps']})",
+        f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes)",
+        f"- commit: {env.get('commit') or 'unknown'}",
         f"- weights: {report['weights']}",
         f"- repetitions: warm-up {cfg['warmup']}, up to {cfg['reps']} timed (budget {cfg['budget_s']} s per case), "
         f"spread over {cfg.get('rounds', 1)} passes through all cases; one call = one batch; "
