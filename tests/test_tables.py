@@ -133,11 +133,14 @@ def test_table3_rows_eps_only_for_classifiers_with_an_eps_sweep(folder):
 
 
 def test_sigma_and_adaptive_tables(folder):
+    assert "; 2 runs." in find(folder["table"], "Table 5")  # the FGSM and PGD runs at sigma 0.3 alone are not counted
     (sigma,) = grids(find(folder["table"], "Table 5"))
     acc = folder["acc"]
     # Only the attack run at several sigma is a column; the N = 20 run stays out of the sigma = 0.3 row.
-    assert sigma == [{"σ": "0.3", "black-box FGSM ε=0.3": str(acc["bb_malade"])},
-                     {"σ": "0.5", "black-box FGSM ε=0.3": str(acc["bb_malade_s05"])}]
+    clean = str(Accuracy(60, 100))
+    assert sigma == [{"σ": "0.3", "black-box FGSM ε=0.3": str(acc["bb_malade"]), "clean (black-box FGSM ε=0.3)": clean},
+                     {"σ": "0.5", "black-box FGSM ε=0.3": str(acc["bb_malade_s05"]),
+                      "clean (black-box FGSM ε=0.3)": clean}]
     (adaptive,) = grids(find(folder["table"], "Adaptive"))
     # EOT draws label the row, so defences attacked with different draws still share the columns;
     # rows of one defence go from fewer draws to more (2 before 10, not string order).
