@@ -194,9 +194,9 @@ def test_cli_usage_and_empty_folder(tmp_path, capsys):
 
 
 def test_flat_table_and_accuracy_vs_eps_plot(tmp_path):
-    def record(eps: float, acc: float, bpda: bool = False) -> dict[str, object]:
+    def record(eps: float, acc: float, bpda: bool = False, clf: str = "clf") -> dict[str, object]:
         block = Accuracy(int(acc * 100), 100).to_dict()
-        return {"dataset": "fashion-mnist", "classifier": {"path": "clf.safetensors"}, "defense": {"defense": "malade"},
+        return {"dataset": "fashion-mnist", "classifier": {"path": f"{clf}.safetensors"}, "defense": {"defense": "malade"},
                 "attack": {"attack": "fgsm", "eps": eps, "bpda": bpda}, "clean": block, "attacked": block, "seed": 0,
                 "commit": None, "command": "malade eval"}
 
@@ -207,3 +207,7 @@ def test_flat_table_and_accuracy_vs_eps_plot(tmp_path):
     assert not plot_accuracy_vs_eps(records[:1], tmp_path / "single.png")
     # Same eps under two different attacks is two one-point series, not a curve.
     assert not plot_accuracy_vs_eps([record(0.3, 0.5), record(0.3, 0.2, bpda=True)], tmp_path / "mixed.png")
+    # Another classifier's run at a new eps is not a point on this classifier's line.
+    assert plot_accuracy_vs_eps(records + [record(0.2, 0.7, clf="other")], tmp_path / "two.png") == 1
+    assert plot_accuracy_vs_eps(records + [record(0.2, 0.7, clf="other"), record(0.4, 0.1, clf="other")],
+                                tmp_path / "three.png") == 2

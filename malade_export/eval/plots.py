@@ -49,23 +49,29 @@ def _attack_label(attack: dict[str, Any]) -> str:
     return attack["attack"] + (" (BPDA)" if attack.get("bpda") else "")
 
 
-def plot_accuracy_vs_eps(records: list[Record], path: str | Path) -> bool:
-    """One line per (defence, attack) over eps, with 95% error bars; False when nothing varies eps."""
-    # One curve = one defence under one attack whose settings differ only in eps.
-    curves: dict[tuple[str, str], dict[float, Block]] = defaultdict(dict)
+def _eps_setting(record: Record) -> str:
+    """Everything that must match for two runs to differ only in eps: classifier, defence, attack, slice."""
+    attack = {k: v for k, v in record["attack"].items() if k != "eps"}
+    kept = ("dataset", "test_slice", "classifier", "denoiser", "seed", "defense")
+    return json.dumps({**{k: record.get(k) for k in kept}, "attack": attack}, sort_keys=True)
+
+
+def plot_accuracy_vs_eps(records: list[Record], path: str | Path) -> int:
+    """One line per setting swept over eps, with 95% error bars; the number of lines (0: nothing to plot)."""
+    curves: dict[str, dict[float, Block]] = defaultdict(dict)
     for r in records:
-        attack, attacked = dict(r["attack"]), r.get("attacked")
-        eps = attack.pop("eps", None)
-        if eps is not None and attacked:
-            curves[r["defense"]["defense"], json.dumps(attack, sort_keys=True)][eps] = attacked
+        if r["attack"].get("eps") is not None and r.get("attacked"):
+            curves[_eps_setting(r)][r["attack"]["eps"]] = r["attacked"]
     curves = {k: v for k, v in curves.items() if len(v) > 1}
     if not curves:
-        return False
+        return 0
     fig, ax = _figure()
-    for (defense, attack_json), by_eps in sorted(curves.items()):
-        _errorbar(ax, by_eps, f"{defense} / {_attack_label(json.loads(attack_json))}")
+    for setting, by_eps in sorted(curves.items()):
+        s = json.loads(setting)
+        classifier = Path((s.get("classifier") or {}).get("path", "?")).stem
+        _errorbar(ax, by_eps, f"{s['defense']['defense']} / {_attack_label(s['attack'])} ({classifier})")
     _save(fig, ax, path, "eps (L-inf)", "accuracy vs eps (95% Wilson CI)")
-    return True
+    return len(curves)
 
 
 def _steps_setting(record: Record) -> str:
