@@ -47,17 +47,18 @@ def time_python_twin(harness: str, work: Path, steps: int, batch: int, threads: 
             "p99_ms": stats.p99_s * 1e3}
 
 
+def _medians_by_case(rows: list[Row]) -> dict[tuple[str, int, int, int], list[float]]:
+    """Each (harness, N, batch, threads) case's median_ms per round, in run order."""
+    by_case: dict[tuple[str, int, int, int], list[float]] = {}
+    for row in rows:
+        case = (row["harness"], int(row["steps"]), int(row["batch"]), int(row["threads"]))
+        by_case.setdefault(case, []).append(row["median_ms"])
+    return by_case
+
+
 def compare(cpp_rows: list[Row], python_rows: list[Row]) -> str:
     """Markdown: per harness, N, batch and threads, the median over rounds of each side's median."""
-    def key(row: Row) -> tuple[str, int, int, int]:
-        return row["harness"], int(row["steps"]), int(row["batch"]), int(row["threads"])
-
-    python_by_key: dict[tuple[str, int, int, int], list[float]] = {}
-    for row in python_rows:
-        python_by_key.setdefault(key(row), []).append(row["median_ms"])
-    cpp_by_key: dict[tuple[str, int, int, int], list[float]] = {}
-    for row in cpp_rows:
-        cpp_by_key.setdefault(key(row), []).append(row["median_ms"])
+    cpp_by_key, python_by_key = _medians_by_case(cpp_rows), _medians_by_case(python_rows)
     lines = ["| harness | Python twin | N | batch | threads | rounds | C++ median ms | Python median ms | "
              "Python / C++ | per-round Python / C++ |", "|" + "---|" * 10]
     for k, cpp in cpp_by_key.items():

@@ -49,11 +49,12 @@ def _attack_label(attack: dict[str, Any]) -> str:
     return attack["attack"] + (" (BPDA)" if attack.get("bpda") else "")
 
 
-def _eps_setting(record: Record) -> str:
-    """Everything that must match for two runs to differ only in eps: classifier, defence, attack, slice."""
-    attack = {k: v for k, v in record["attack"].items() if k != "eps"}
-    kept = ("dataset", "test_slice", "classifier", "denoiser", "seed", "defense")
-    return json.dumps({**{k: record.get(k) for k in kept}, "attack": attack}, sort_keys=True)
+def _setting(record: Record, attack_drop: tuple[str, ...] = (), defense_drop: tuple[str, ...] = ()) -> str:
+    """Everything that must match for two runs to share a curve, less the plotted knob's keys."""
+    attack = {k: v for k, v in record["attack"].items() if k not in attack_drop}
+    defense = {k: v for k, v in record["defense"].items() if k not in defense_drop}
+    kept = ("dataset", "test_slice", "classifier", "denoiser", "seed")
+    return json.dumps({**{k: record.get(k) for k in kept}, "attack": attack, "defense": defense}, sort_keys=True)
 
 
 def plot_accuracy_vs_eps(records: list[Record], path: str | Path) -> int:
@@ -61,7 +62,7 @@ def plot_accuracy_vs_eps(records: list[Record], path: str | Path) -> int:
     curves: dict[str, dict[float, Block]] = defaultdict(dict)
     for r in records:
         if r["attack"].get("eps") is not None and r.get("attacked"):
-            curves[_eps_setting(r)][r["attack"]["eps"]] = r["attacked"]
+            curves[_setting(r, attack_drop=("eps",))][r["attack"]["eps"]] = r["attacked"]
     curves = {k: v for k, v in curves.items() if len(v) > 1}
     if not curves:
         return 0
@@ -74,24 +75,17 @@ def plot_accuracy_vs_eps(records: list[Record], path: str | Path) -> int:
     return len(curves)
 
 
-def _steps_setting(record: Record) -> str:
-    """Everything that must match for two runs to differ only in N (so a curve isolates N)."""
-    defense = {k: v for k, v in record["defense"].items() if k not in STEP_KEYS}
-    kept = ("dataset", "test_slice", "classifier", "denoiser", "seed", "attack")
-    return json.dumps({**{k: record.get(k) for k in kept}, "defense": defense}, sort_keys=True)
-
-
 def plot_accuracy_vs_steps(records: list[Record], path: str | Path) -> bool:
     """Attacked (solid) and clean (dashed) accuracy over the chain's N; False when no setting varies N."""
     runs: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         if "schedule" in r["defense"]:  # chain defences only: Defense-GAN's "steps" is its GD length L
-            runs[_steps_setting(r)].append(r)
+            runs[_setting(r, defense_drop=STEP_KEYS)].append(r)
     curves = [rs for rs in runs.values() if len({r["defense"]["steps"] for r in rs}) > 1]
     if not curves:
         return False
     fig, ax = _figure()
-    for rs in sorted(curves, key=lambda rs: _steps_setting(rs[0])):
+    for rs in sorted(curves, key=lambda rs: _setting(rs[0], defense_drop=STEP_KEYS)):
         label = f"{rs[0]['defense']['defense']} / {_attack_label(rs[0]['attack'])}"
         if "eps" in rs[0]["attack"]:
             label += f" eps={rs[0]['attack']['eps']}"

@@ -6,7 +6,6 @@ checkpoints are unchanged (else it would not be a rerun) and never writes over t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import tempfile
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checkpoint import file_sha256
 from ..errors import MaladeError
 
 
@@ -39,7 +39,7 @@ def changed_checkpoints(row: dict[str, Any]) -> list[str]:
     changed = []
     for key in ("classifier", "denoiser", "generator"):
         entry = row.get(key)
-        if entry and hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest() != entry["sha256"]:
+        if entry and file_sha256(entry["path"]) != entry["sha256"]:
             changed.append(entry["path"])
     return changed
 
