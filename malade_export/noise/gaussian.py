@@ -2,7 +2,7 @@
 
 Why this shape: the exported graph must make the same noise in PyTorch, ONNX Runtime and the
 host (numpy), bit for bit. So the generator uses only int64 ``* + %`` with every product below
-2**62 (no overflow anywhere), exact int->float casts (< 2**23), table lookups (Gather) and one
+2**62 (no overflow anywhere), exact int->float casts (< 2**23), table lookups (GatherElements) and one
 float32 multiply-add: no Log/Cos/Sqrt (libm rounds differently per runtime) and no RandomNormal
 op (unseedable in TensorRT, different in every runtime).
 
@@ -39,7 +39,7 @@ class ArrayOps(Protocol):
     def to_float(self, a: Any) -> Any: ...
     def exact_div(self, a: Any, b: int) -> Any: ...
     def float_const(self, value: float, like: Any) -> Any: ...
-    def table(self, values: np.ndarray, like: Any) -> Any: ...
+    def lookup(self, values: np.ndarray, index: Any) -> Any: ...
     def permute(self, a: Any, order: tuple[int, ...]) -> Any: ...
 
 
@@ -54,13 +54,14 @@ def quantile_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normal_from_bits(bits: Any, ops: ArrayOps) -> Any:
-    """Uniform integers in [0, 2**UNIFORM_BITS) -> standard normal float32."""
+    """Uniform integers in [0, 2**UNIFORM_BITS) -> standard normal float32, flattened."""
+    bits = bits.reshape(-1)  # 1-D: a table lookup is then one GatherElements, no shape ops around it
     shift = UNIFORM_BITS - CELL_BITS
     cell = ops.exact_div(bits, 1 << shift)
     middle, width = quantile_tables()
     offset = ops.to_float(bits - cell * (1 << shift) - (1 << (shift - 1)))  # exact small integers
     fraction = offset * ops.float_const(2.0**-shift, offset) + ops.float_const(2.0 ** -(shift + 1), offset)
-    return ops.table(middle, bits)[cell] + ops.table(width, bits)[cell] * fraction
+    return ops.lookup(middle, cell) + ops.lookup(width, cell) * fraction
 
 
 def gaussian_from_seeds(seeds: Any, votes: int, steps: int, pixels: int, ops: ArrayOps) -> Any:
@@ -83,5 +84,5 @@ def gaussian_from_seeds(seeds: Any, votes: int, steps: int, pixels: int, ops: Ar
     h = (h * h + lo) % m
     h = (h * MULTIPLIERS[2] + hi) % m
     h = (h * h + counter) % m
-    z = _normal_from_bits(h % (1 << UNIFORM_BITS), ops)  # [T, V, B, P]
+    z = _normal_from_bits(h % (1 << UNIFORM_BITS), ops)  # [T * V * B * P]
     return z.reshape(steps, -1, pixels)

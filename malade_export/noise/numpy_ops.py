@@ -24,8 +24,8 @@ class NumpyOps:
     def permute(self, a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
         return a.transpose(order)
 
-    def table(self, values: np.ndarray, like: Any) -> np.ndarray:
-        return values
+    def lookup(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return values[index]
 
 
 def seeded_noise(seeds: np.ndarray | list[int], steps: int, shape: tuple[int, int, int], votes: int = 1) -> np.ndarray:

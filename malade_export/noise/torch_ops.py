@@ -25,8 +25,10 @@ class TorchOps:
     def permute(self, a: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
         return a.permute(order)
 
-    def table(self, values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(values).to(like.device)
+    def lookup(self, values: np.ndarray, index: torch.Tensor) -> torch.Tensor:
+        # gather on a 1-D index exports as ONNX GatherElements: 7x faster than Gather in ONNX Runtime
+        # for 4-byte rows (Gather copies each element with its own memcpy).
+        return torch.gather(torch.from_numpy(values).to(index.device), 0, index)
 
 
 def seeded_noise_torch(seeds: torch.Tensor, steps: int, shape: tuple[int, int, int], votes: int = 1) -> torch.Tensor:
