@@ -92,6 +92,7 @@ def test_rounds_interleave_cases_with_one_runner_alive_and_pool_the_samples(monk
     assert [row["reps"] for row in rows] == [4, 4] and not alive
     assert rows[0]["median_ms"] == pytest.approx(10.0) and rows[1]["median_ms"] == pytest.approx(30.0)  # scaled
     assert rows[1]["gflop_per_sample"] == pytest.approx(2e-6) and rows[1]["throughput"] == pytest.approx(2 / 0.030)
+    assert rows[1]["pass_medians_ms"] == pytest.approx([30.0, 30.0])  # one median per pass, for paired ratios
 
 
 def test_sdae_macs_match_the_analytic_count() -> None:
@@ -161,6 +162,23 @@ def test_goal_ratios_cap_the_defensegan_ratio_at_the_matmul_peak() -> None:
     assert ratios["malade_N10_batch1_ms_at_matmul_peak"] == pytest.approx(7.0)  # 0.7 GFLOP at 100 GFLOP/s
     assert ratios["defensegan_L200_R10_over_malade_N10_at_matmul_peak"] == pytest.approx(2000.0 / 7.0)
     assert ratios["eager_over_ort_cpu_batch1_N10"] == pytest.approx(2.5)
+
+
+def test_seed_overhead_is_the_median_of_per_pass_ratios() -> None:
+    from malade_export.bench.report import format_ratios, goal_ratios
+
+    def row(backend: str, passes: list[float]) -> dict[str, object]:
+        return {"kind": "malade", "steps": 10, "batch": 1, "backend": backend, "gflops": 1.0,
+                "gflop_per_sample": 0.7, "median_ms": sorted(passes)[1], "pass_medians_ms": passes}
+
+    # A slow middle pass hits both backends alike: paired, it cancels; pooled medians would read +25 %.
+    report = {"config": {"steps": [10], "batches": [1], "dgan_steps": 200}, "matmul_peak": {"gflops": 100.0},
+              "rows": [row("ort-cpu", [10.0, 20.0, 8.0]), row("ort-cpu-seed", [10.5, 21.0, 10.0])]}
+    ratios = goal_ratios(report)
+    assert ratios["ort_seed_mode_overhead_vs_noise_input"]["batch1"] == pytest.approx(0.05)
+    assert ratios["ort_seed_mode_overhead_per_pass"]["batch1"] == pytest.approx([0.05, 0.05, 0.25])
+    report["ratios"] = ratios
+    assert "batch1: +5.0 % (median of 3 per-pass ratios, +5.0 to +25.0 %)" in format_ratios(report)
 
 
 def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None:

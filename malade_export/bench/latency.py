@@ -69,11 +69,13 @@ class Case:
     min_reps: int = 3
     scale: float = 1.0  # Defense-GAN measured at fewer steps than it reports: times scale by passes
     samples: list[float] = field(default_factory=list)
+    pass_medians: list[float] = field(default_factory=list)  # seconds; pairs cases timed in the same pass
 
 
-def _row(stats: TimingStats, macs: int, **keys: object) -> dict[str, object]:
+def _row(stats: TimingStats, macs: int, pass_medians: list[float], **keys: object) -> dict[str, object]:
     flops = 2 * macs
-    return {**keys, "median_ms": stats.median_s * 1e3, "p90_ms": stats.p90_s * 1e3,
+    return {**keys, "median_ms": stats.median_s * 1e3, "pass_medians_ms": [t * 1e3 for t in pass_medians],
+            "p90_ms": stats.p90_s * 1e3,
             "p99_ms": stats.p99_s * 1e3, "mean_ms": stats.mean_s * 1e3, "reps": stats.reps,
             "throughput": stats.throughput, "macs_per_sample": macs, "gflop_per_sample": flops / 1e9,
             "gflops": flops * stats.batch / stats.median_s / 1e9}
@@ -140,12 +142,14 @@ def _time_cases(cases: list[Case], config: BenchConfig, log: Log, skipped: dict[
                                       config.budget_s / config.rounds, math.ceil(case.min_reps / config.rounds))
             del runner
             case.samples += [t * case.scale for t in samples]
-            median_ms = statistics.median(samples) * case.scale * 1e3
-            log(f"[{round_index}/{config.rounds}] {case.label} median {median_ms:9.2f} ms ({len(samples)} reps)")
+            case.pass_medians.append(statistics.median(samples) * case.scale)
+            log(f"[{round_index}/{config.rounds}] {case.label} median {case.pass_medians[-1] * 1e3:9.2f} ms "
+                f"({len(samples)} reps)")
     rows = []
     for case in cases:
         if case.samples:
-            rows.append(_row(summarize(case.samples, int(case.keys["batch"])), case.macs, **case.keys))
+            rows.append(_row(summarize(case.samples, int(case.keys["batch"])), case.macs, case.pass_medians,
+                             **case.keys))
     return rows
 
 
