@@ -72,3 +72,35 @@ def test_sdae_init_with_another_architecture_is_one_line_and_writes_nothing(tmp_
     assert result.exit_code == 1
     assert len(result.output.strip().splitlines()) == 1 and "another architecture" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tiny_checkpoints, slice_dir, slice_data):
+    out = tmp_path / "student"
+    result = CliRunner().invoke(main, [
+        "distill-sdae", "--teacher", str(tiny_checkpoints["sdae"]), "--classifier", str(tiny_checkpoints["classifier"]),
+        "--channels", "4", "--kernel", "3", "--epochs", "2", "--limit", "512", "--data-dir", str(slice_dir),
+        "--val-size", "300", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    student = load_checkpoint(tmp_path / "student.safetensors", "sdae")
+    teacher = load_checkpoint(tiny_checkpoints["sdae"], "sdae")
+    assert (student.config["channels"], student.config["kernel"]) == (4, 3)
+    assert student.config["sigma"] == teacher.config["sigma"]  # so the chain's step schedule carries over
+    assert student.config["distilled_from"]["sha256"] == teacher.sha256
+    gaps = [epoch["val_gap_to_teacher"] for epoch in student.config["training"]["history"]]
+    assert gaps[1] < gaps[0]
+
+
+def test_chain_states_are_images_and_a_perfect_student_has_zero_loss(tiny_checkpoints, slice_data):
+    import torch
+    from malade_export.train.distill import chain_states, distill_loss
+
+    teacher = load_checkpoint(tiny_checkpoints["sdae"], "sdae").model
+    classifier = load_checkpoint(tiny_checkpoints["classifier"], "classifier").model
+    images = torch.from_numpy(slice_data[1].images[:64])
+    labels = torch.from_numpy(slice_data[1].labels[:64])
+    torch.manual_seed(0)
+    states = chain_states(images, labels, teacher, classifier, sigma=0.0)  # no noise: perturb, then relax
+    assert states.min() >= 0 and states.max() <= 1 and not states.requires_grad
+    assert not torch.equal(states, images)
+    # A student that is its teacher has nothing left to learn.
+    assert distill_loss(teacher, teacher, classifier, sigma=0.3)(images, labels).item() == 0.0

@@ -7,7 +7,7 @@ from .. import __version__
 from .common import TerseGroup
 from .bench import bench_cmd
 from .eval import eval_cmd
-from .train import train_classifier_cmd, train_dae_cmd, train_sdae_cmd
+from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
 
 
@@ -20,6 +20,7 @@ def main() -> None:
 main.add_command(train_classifier_cmd)
 main.add_command(train_dae_cmd)
 main.add_command(train_sdae_cmd)
+main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)

@@ -1,7 +1,7 @@
 """Training: classifiers A-E, the DAE, the classifier-supervised sDAE and the Defense-GAN WGAN-GP."""
-from .api import TrainSettings, Trained, train_classifier, train_dae
+from .api import TrainSettings, Trained, distill_sdae, train_classifier, train_dae
 from .gan import GanSettings, train_gan
 from .metrics import accuracy, reconstruction_mse
 
-__all__ = ["GanSettings", "TrainSettings", "Trained", "accuracy", "reconstruction_mse", "train_classifier", "train_dae",
+__all__ = ["GanSettings", "TrainSettings", "Trained", "accuracy", "distill_sdae", "reconstruction_mse", "train_classifier", "train_dae",
            "train_gan"]

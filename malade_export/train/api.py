@@ -15,6 +15,7 @@ from ..errors import MaladeError
 from ..models import build_model
 from .loop import Log, fit
 from .metrics import accuracy, reconstruction_mse
+from .distill import distill_gap, distill_loss
 from .objectives import class_balance_weights, classifier_loss, dae_loss
 
 
@@ -69,6 +70,14 @@ def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainS
     return Trained(model.cpu().eval(), config)
 
 
+def _frozen(model: nn.Module, device: str) -> nn.Module:
+    """``model`` on ``device``, in eval mode, with no parameter asking for gradients (a fixed judge)."""
+    model = model.to(device).eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model
+
+
 def _warm_start(model: nn.Module, init: Checkpoint) -> None:
     target, source = model.state_dict(), init.model.state_dict()
     mismatched = [k for k, v in source.items() if target[k].shape != v.shape]
@@ -97,9 +106,7 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
     model = model.to(settings.device)
     weights = None
     if classifier is not None:
-        classifier = classifier.to(settings.device).eval()
-        for param in classifier.parameters():
-            param.requires_grad_(False)
+        classifier = _frozen(classifier, settings.device)
         weights = class_balance_weights(train.labels, train.num_classes)
 
     def validate() -> dict[str, float]:
@@ -120,4 +127,44 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
         config["classifier_sha256"] = classifier_sha256
     if classifier is not None:
         classifier.cpu()
+    return Trained(model.cpu().eval(), config)
+
+
+def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, val: ImageSet, settings: TrainSettings,
+                 *, channels: int, kernel: int, kl_weight: float = 0.0, init: Checkpoint | None = None,
+                 val_images: int = 1000, log: Log = print) -> Trained:
+    """Train a (cheaper) sDAE of ``channels`` x ``kernel`` to reproduce ``teacher`` on chain states.
+
+    The student keeps the teacher's sigma, so an exported chain uses the same step schedule;
+    ``init`` warm-starts it from an earlier student of the same shape.
+    """
+    sigma = float(teacher.config["sigma"])
+    config: dict[str, Any] = {"kind": "sdae", "input_shape": list(train.input_shape), "channels": channels,
+                              "kernel": kernel, "sigma": sigma,
+                              "distilled_from": {"file": teacher.path.name, "sha256": teacher.sha256},
+                              "classifier_sha256": classifier.sha256, "kl_weight": kl_weight}
+    torch.manual_seed(settings.seed)
+    model = build_model(config)
+    if init is not None:
+        _warm_start(model, init)
+        config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
+    model = model.to(settings.device)
+    frozen_teacher = _frozen(teacher.model, settings.device)
+    frozen_classifier = _frozen(classifier.model, settings.device)
+    probe = val.subset(slice(0, min(val_images, len(val))))
+    probe_x = torch.from_numpy(probe.images).to(settings.device)
+    probe_y = torch.from_numpy(probe.labels).to(settings.device)
+
+    def validate() -> dict[str, float]:
+        return {"val_gap_to_teacher": distill_gap(model, frozen_teacher, frozen_classifier, probe_x, probe_y, sigma),
+                "val_accuracy_on_recon": accuracy(frozen_classifier, val, settings.device, transform=model)}
+
+    history = fit(
+        model, distill_loss(model, frozen_teacher, frozen_classifier, sigma, kl_weight), train, epochs=settings.epochs,
+        batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, device=settings.device,
+        validate=validate, log=log, desc="distil",
+    )
+    config.update(_provenance(settings, history, train))
+    teacher.model.cpu()
+    classifier.model.cpu()
     return Trained(model.cpu().eval(), config)
