@@ -78,14 +78,14 @@ def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tin
     out = tmp_path / "student"
     result = CliRunner().invoke(main, [
         "distill-sdae", "--teacher", str(tiny_checkpoints["sdae"]), "--classifier", str(tiny_checkpoints["classifier"]),
-        "--channels", "4", "--kernel", "3", "--epochs", "2", "--limit", "512", "--data-dir", str(slice_dir),
+        "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512", "--data-dir", str(slice_dir),
         "--val-size", "300", "--out", str(out)])
     assert result.exit_code == 0, result.output
     student = load_checkpoint(tmp_path / "student.safetensors", "sdae")
     teacher = load_checkpoint(tiny_checkpoints["sdae"], "sdae")
     assert (student.config["channels"], student.config["kernel"]) == (4, 3)
     assert student.config["sigma"] == teacher.config["sigma"]  # so the chain's step schedule carries over
-    assert student.config["distilled_from"]["sha256"] == teacher.sha256
+    assert student.config["distilled_from"]["sha256"] == teacher.sha256 and student.config["kl_weight"] == 1.0
     gaps = [epoch["val_gap_to_teacher"] for epoch in student.config["training"]["history"]]
     assert gaps[1] < gaps[0]
 

@@ -13,9 +13,9 @@ from ..checkpoint import Checkpoint
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
+from .distill import distill_gap, distill_loss
 from .loop import Log, fit
 from .metrics import accuracy, reconstruction_mse
-from .distill import distill_gap, distill_loss
 from .objectives import class_balance_weights, classifier_loss, dae_loss
 
 
