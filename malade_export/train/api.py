@@ -78,6 +78,16 @@ def _frozen(model: nn.Module, device: str) -> nn.Module:
     return model
 
 
+def _initial_model(config: dict[str, Any], settings: TrainSettings, init: Checkpoint | None) -> nn.Module:
+    """A seeded fresh network for ``config``, or ``init``'s weights in it (recorded in ``config``), on the device."""
+    torch.manual_seed(settings.seed)
+    model = build_model(config)
+    if init is not None:
+        _warm_start(model, init)
+        config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
+    return model.to(settings.device)
+
+
 def _warm_start(model: nn.Module, init: Checkpoint) -> None:
     target, source = model.state_dict(), init.model.state_dict()
     mismatched = [k for k, v in source.items() if target[k].shape != v.shape]
@@ -98,12 +108,7 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
     kind = "sdae" if classifier is not None else "dae"
     config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": channels,
                               "kernel": kernel, "sigma": sigma}
-    torch.manual_seed(settings.seed)
-    model = build_model(config)
-    if init is not None:
-        _warm_start(model, init)
-        config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
-    model = model.to(settings.device)
+    model = _initial_model(config, settings, init)
     weights = None
     if classifier is not None:
         classifier = _frozen(classifier, settings.device)
@@ -143,12 +148,7 @@ def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, v
                               "kernel": kernel, "sigma": sigma,
                               "distilled_from": {"file": teacher.path.name, "sha256": teacher.sha256},
                               "classifier_sha256": classifier.sha256, "kl_weight": kl_weight}
-    torch.manual_seed(settings.seed)
-    model = build_model(config)
-    if init is not None:
-        _warm_start(model, init)
-        config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
-    model = model.to(settings.device)
+    model = _initial_model(config, settings, init)
     frozen_teacher = _frozen(teacher.model, settings.device)
     frozen_classifier = _frozen(classifier.model, settings.device)
     probe = val.subset(slice(0, min(val_images, len(val))))
