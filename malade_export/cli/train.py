@@ -134,8 +134,10 @@ def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, 
               help="Trained sDAE to imitate (its sigma is kept).")
 @click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
               help="The teacher's classifier: perturbs the training inputs (FGSM) and scores reconstructions.")
-@click.option("--channels", type=click.IntRange(1), default=None, help="Student feature maps per layer [default: 32, or --init's].")
-@click.option("--kernel", type=click.IntRange(1), default=None, help="Student conv kernel size [default: 3, or --init's].")
+@click.option("--channels", type=click.IntRange(1), default=None,
+              help=f"Student feature maps per layer [default: {STUDENT_CHANNELS}, or --init's].")
+@click.option("--kernel", type=click.IntRange(1), default=None,
+              help=f"Student conv kernel size [default: {STUDENT_KERNEL}, or --init's].")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
               help="Warm-start from this student checkpoint (its channels and kernel are used).")
 @click.option("--kl-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -149,9 +151,11 @@ def distill_sdae_cmd(teacher_path: str, classifier_path: str, channels: int | No
     teacher = load_checkpoint(teacher_path, "sdae")
     classifier = load_checkpoint(classifier_path, "classifier")
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    for name, shape in (("teacher", teacher.config["input_shape"]), ("classifier", classifier.config["input_shape"])):
+    for name, checkpoint in (("teacher", teacher), ("classifier", classifier)):
+        shape = checkpoint.config["input_shape"]
         if list(train.input_shape) != shape:
-            raise click.ClickException(f"{name} expects input {shape} but {kw['dataset']} has {list(train.input_shape)}")
+            raise click.ClickException(
+                f"{name} expects input {shape} but {kw['dataset']} has {list(train.input_shape)}")
     result = distill_sdae(teacher, classifier, train, val, _settings(kw), **architecture, kl_weight=kl_weight,
                           log=click.echo)
     _save(result, kw["out"], {

@@ -1,7 +1,7 @@
-"""Training: classifiers A-E, the DAE, the classifier-supervised sDAE and the Defense-GAN WGAN-GP."""
+"""Training: classifiers A-E, the DAE, the classifier-supervised sDAE (and cheaper students of it), Defense-GAN's WGAN-GP."""
 from .api import TrainSettings, Trained, distill_sdae, train_classifier, train_dae
 from .gan import GanSettings, train_gan
 from .metrics import accuracy, reconstruction_mse
 
-__all__ = ["GanSettings", "TrainSettings", "Trained", "accuracy", "distill_sdae", "reconstruction_mse", "train_classifier", "train_dae",
-           "train_gan"]
+__all__ = ["GanSettings", "TrainSettings", "Trained", "accuracy", "distill_sdae", "reconstruction_mse",
+           "train_classifier", "train_dae", "train_gan"]
