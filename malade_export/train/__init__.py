@@ -1,4 +1,4 @@
-"""Training: classifiers A-E, the DAE, the classifier-supervised sDAE (and cheaper students of it), Defense-GAN's WGAN-GP."""
+"""Training: classifiers A-E, the DAE, the supervised sDAE and cheaper students of it, the WGAN-GP."""
 from .api import TrainSettings, Trained, distill_sdae, train_classifier, train_dae
 from .gan import GanSettings, train_gan
 from .metrics import accuracy, reconstruction_mse
