@@ -6,32 +6,16 @@ randomness cannot be predicted by an attacker; a fixed seed only when the caller
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import MaladeError
-from ..noise import fresh_seeds, seeded_noise
+from .base import OUTPUTS, DefenseSession
 from .metadata import read_metadata
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-
-
-@dataclass
-class Prediction:
-    logits: np.ndarray  # [B, K]
-    probabilities: np.ndarray  # [B, K]
-    labels: np.ndarray  # [B]
-    purified: np.ndarray  # [B, C, H, W]
-    score: np.ndarray  # [B] off-manifold score (large = suspicious)
-    seeds: np.ndarray  # [B] the seeds that made this call's noise: pass them back to reproduce it
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def resolve_providers(providers: str | Sequence[str]) -> list[str]:
@@ -49,7 +33,7 @@ def resolve_providers(providers: str | Sequence[str]) -> list[str]:
     return list(providers)
 
 
-class Session:
+class Session(DefenseSession):
     """A loaded ``.onnx`` defence: ``Session(path).predict(x)``; safe to share between threads."""
 
     def __init__(self, path: str | Path, providers: str | Sequence[str] = "cpu", threads: int | None = None,
@@ -69,54 +53,10 @@ class Session:
             self.session = ort.InferenceSession(str(path), options, providers=resolve_providers(providers))
         except Exception as exc:  # onnxruntime raises its own exception types
             raise MaladeError(f"onnxruntime cannot load {path}: {str(exc).splitlines()[0]}") from exc
-        self.metadata = read_metadata(self.session.get_modelmeta().custom_metadata_map)
-        names = [i.name for i in self.session.get_inputs()]
-        self.noise_mode = "seed" if "seed" in names else "input"
-        if names != ["x", self.noise_mode if self.noise_mode == "seed" else "noise"]:
-            raise MaladeError(f"{path} is not a malade-export graph (inputs {names})")
-        self.input_shape = tuple(self.session.get_inputs()[0].shape[1:])
-        self.steps = int(self.metadata.get("steps", 0))
-        self.votes = int(self.metadata.get("votes", 1))
-        self.clip_input = clip_input
-        if self.noise_mode == "input" and not self.steps:
-            raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
+        inputs = self.session.get_inputs()
+        self._describe_graph(path, [i.name for i in inputs], inputs[0].shape[1:],
+                             read_metadata(self.session.get_modelmeta().custom_metadata_map), clip_input)
 
-    def validate(self, x: Any) -> np.ndarray:
-        """Return ``x`` ready to run, or raise ValueError saying exactly what is wrong."""
-        if not isinstance(x, np.ndarray):
-            raise ValueError(f"x must be a numpy array, got {type(x).__name__}")
-        if x.dtype != np.float32:
-            raise ValueError(f"x must be float32, got {x.dtype}")
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"x must have shape [B, {', '.join(map(str, self.input_shape))}], got {list(x.shape)}")
-        if x.shape[0] < 1:
-            raise ValueError("x must hold at least one image (batch >= 1)")
-        if not np.isfinite(x).all():
-            raise ValueError("x contains NaN or infinite values")
-        if x.min() < 0.0 or x.max() > 1.0:
-            if not self.clip_input:
-                raise ValueError(f"x must lie in [0, 1] (got [{x.min():.3g}, {x.max():.3g}]); "
-                                 "rescale it or create the Session with clip_input=True")
-            x = np.clip(x, 0.0, 1.0)
-        return np.ascontiguousarray(x)
-
-    def feeds(self, x: np.ndarray, seeds: np.ndarray) -> dict[str, np.ndarray]:
-        if self.noise_mode == "seed":
-            return {"x": x, "seed": seeds}
-        return {"x": x, "noise": seeded_noise(seeds, self.steps, self.input_shape, self.votes)}  # type: ignore[arg-type]
-
-    def predict(self, x: np.ndarray, seed: int | Sequence[int] | np.ndarray | None = None) -> Prediction:
-        """Purify and classify ``x`` [B, C, H, W] float32 in [0, 1].
-
-        ``seed``: None (default) draws fresh OS-entropy seeds; an int or one int per sample makes
-        the call reproducible (same seeds -> same noise in every runtime).
-        """
-        x = self.validate(x)
-        batch = x.shape[0]
-        if seed is None:
-            seeds = fresh_seeds(batch)
-        else:
-            seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
-        logits, purified, score = self.session.run(["logits", "purified", "score"], self.feeds(x, seeds))
-        probs = _softmax(logits)
-        return Prediction(logits, probs, probs.argmax(axis=1), purified, score, seeds)
+    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        logits, purified, score = self.session.run(list(OUTPUTS), feeds)
+        return logits, purified, score

@@ -1,0 +1,101 @@
+"""What every runtime's session shares: input validation, noise feeds and the ``predict`` result.
+
+A runtime subclass only loads the file and runs one feed dict; so ONNX Runtime and OpenVINO
+sessions refuse the same bad inputs with the same messages and draw their noise the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import MaladeError
+from ..noise import fresh_seeds, seeded_noise
+
+OUTPUTS = ("logits", "purified", "score")
+
+
+@dataclass
+class Prediction:
+    logits: np.ndarray  # [B, K]
+    probabilities: np.ndarray  # [B, K]
+    labels: np.ndarray  # [B]
+    purified: np.ndarray  # [B, C, H, W]
+    score: np.ndarray  # [B] off-manifold score (large = suspicious)
+    seeds: np.ndarray  # [B] the seeds that made this call's noise: pass them back to reproduce it
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class DefenseSession:
+    """A loaded defence file: ``predict(x)``; subclasses set the fields below and implement ``run``."""
+
+    path: Path
+    metadata: dict[str, Any]
+    noise_mode: str  # "input" (the graph takes `noise`) or "seed" (it takes int64 `seed`)
+    input_shape: tuple[int, ...]
+    steps: int
+    votes: int
+    clip_input: bool
+
+    def _describe_graph(self, path: Path, input_names: list[str], input_shape: Sequence[Any],
+                        metadata: dict[str, Any], clip_input: bool) -> None:
+        """Check the file is a malade-export graph and record what ``feeds`` needs to know."""
+        self.path, self.metadata, self.clip_input = path, metadata, clip_input
+        self.noise_mode = "seed" if "seed" in input_names else "input"
+        if input_names != ["x", "seed" if self.noise_mode == "seed" else "noise"]:
+            raise MaladeError(f"{path} is not a malade-export graph (inputs {input_names})")
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.steps = int(metadata.get("steps", 0))
+        self.votes = int(metadata.get("votes", 1))
+        if self.noise_mode == "input" and not self.steps:
+            raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
+
+    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits, purified, score) for one feed dict, in the runtime of the subclass."""
+        raise NotImplementedError
+
+    def validate(self, x: Any) -> np.ndarray:
+        """Return ``x`` ready to run, or raise ValueError saying exactly what is wrong."""
+        if not isinstance(x, np.ndarray):
+            raise ValueError(f"x must be a numpy array, got {type(x).__name__}")
+        if x.dtype != np.float32:
+            raise ValueError(f"x must be float32, got {x.dtype}")
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"x must have shape [B, {', '.join(map(str, self.input_shape))}], got {list(x.shape)}")
+        if x.shape[0] < 1:
+            raise ValueError("x must hold at least one image (batch >= 1)")
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        if x.min() < 0.0 or x.max() > 1.0:
+            if not self.clip_input:
+                raise ValueError(f"x must lie in [0, 1] (got [{x.min():.3g}, {x.max():.3g}]); "
+                                 "rescale it or create the session with clip_input=True")
+            x = np.clip(x, 0.0, 1.0)
+        return np.ascontiguousarray(x)
+
+    def feeds(self, x: np.ndarray, seeds: np.ndarray) -> dict[str, np.ndarray]:
+        if self.noise_mode == "seed":
+            return {"x": x, "seed": seeds}
+        return {"x": x, "noise": seeded_noise(seeds, self.steps, self.input_shape, self.votes)}  # type: ignore[arg-type]
+
+    def predict(self, x: np.ndarray, seed: int | Sequence[int] | np.ndarray | None = None) -> Prediction:
+        """Purify and classify ``x`` [B, C, H, W] float32 in [0, 1].
+
+        ``seed``: None (default) draws fresh OS-entropy seeds; an int or one int per sample makes
+        the call reproducible (same seeds -> same noise in every runtime).
+        """
+        x = self.validate(x)
+        batch = x.shape[0]
+        if seed is None:
+            seeds = fresh_seeds(batch)
+        else:
+            seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
+        logits, purified, score = self.run(self.feeds(x, seeds))
+        probs = _softmax(logits)
+        return Prediction(logits, probs, probs.argmax(axis=1), purified, score, seeds)

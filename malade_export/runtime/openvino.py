@@ -1,0 +1,75 @@
+"""Run an exported noise-input defence with OpenVINO's CPU plugin, in float32 or bfloat16.
+
+On CPUs with AVX512-BF16 or AMX, bfloat16 runs the chain several times faster than float32 (see
+the README's latency section, and its robustness check of the bf16 chain). OpenVINO picks bf16
+by itself on such CPUs, so the precision is always set explicitly here, and ``precision`` reports
+what OpenVINO actually chose. Seed-mode files are refused: OpenVINO's CPU plugin narrows int64
+arithmetic to int32, which breaks the noise hash silently.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MaladeError
+from .base import OUTPUTS, DefenseSession
+from .metadata import read_metadata
+
+PRECISIONS = ("f32", "bf16")
+
+
+def _framework_metadata(model: Any) -> dict[str, str]:
+    """The ONNX file's metadata_props, which OpenVINO keeps under rt_info['framework']."""
+    if not model.has_rt_info(["framework"]):
+        return {}
+    keys = model.get_rt_info()["framework"]  # a dict of OVAny values
+    return {key: model.get_rt_info(["framework", key]).astype(str) for key in keys}
+
+
+class OpenVINOSession(DefenseSession):
+    """``OpenVINOSession(path, precision="bf16").predict(x)``; safe to share between threads."""
+
+    def __init__(self, path: str | Path, precision: str = "f32", threads: int | None = None,
+                 clip_input: bool = False) -> None:
+        try:
+            import openvino as ov
+        except ImportError:
+            raise MaladeError("OpenVINOSession needs openvino (pip install 'malade-export[openvino]')") from None
+        if precision not in PRECISIONS:
+            raise MaladeError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        path = Path(path)
+        if not path.is_file():
+            raise MaladeError(f"model file {path} does not exist")
+        core = ov.Core()
+        try:
+            model = core.read_model(str(path))
+        except Exception as exc:  # openvino raises RuntimeError subclasses of its own
+            raise MaladeError(f"openvino cannot load {path}: {str(exc).splitlines()[0]}") from exc
+        inputs = [i.get_any_name() for i in model.inputs]
+        shape = [dim.get_length() for dim in list(model.inputs[0].get_partial_shape())[1:]]  # batch is dynamic
+        self._describe_graph(path, inputs, shape, read_metadata(_framework_metadata(model)), clip_input)
+        if self.noise_mode == "seed":
+            raise MaladeError(f"{path} is a seed-mode file, which OpenVINO computes wrongly (its CPU plugin narrows "
+                              "int64 to int32); export with --noise input for OpenVINO")
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self.compiled = core.compile_model(model, "CPU", config)
+        chosen = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        self.precision = "bf16" if "bfloat16" in chosen or "bf16" in chosen else "f32"  # what OpenVINO chose
+        self._local = threading.local()  # an infer request is not thread-safe: one per thread
+
+    def _request(self) -> Any:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        return request
+
+    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        results = self._request().infer(feeds)
+        by_name = {port.get_any_name(): np.array(value) for port, value in results.items()}
+        logits, purified, score = (by_name[name] for name in OUTPUTS)
+        return logits, purified, score

@@ -1,0 +1,65 @@
+"""OpenVINOSession: the same answers as ONNX Runtime in float32, bfloat16 only where asked."""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from malade_export.errors import MaladeError
+from malade_export.export import export_defense
+from malade_export.loading import load_defense
+from malade_export.runtime import Session
+
+pytest.importorskip("openvino")
+from malade_export.runtime import OpenVINOSession  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def files(tiny_checkpoints, tmp_path_factory):
+    loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
+    folder = tmp_path_factory.mktemp("ov")
+    paths = {mode: folder / f"{mode}.onnx" for mode in ("input", "seed")}
+    for mode, path in paths.items():
+        export_defense(loaded, path, noise_mode=mode, verify=False)
+    return paths
+
+
+def _images(n, seed=0):
+    return np.random.default_rng(seed).random((n, 1, 28, 28), dtype=np.float32)
+
+
+def test_float32_matches_onnx_runtime_and_reads_the_metadata(files):
+    session = OpenVINOSession(files["input"], precision="f32", threads=1)
+    assert session.precision == "f32" and session.steps == 3 and session.votes == 1
+    x = _images(5)
+    ours, ort = session.predict(x, seed=[1, 2, 3, 4, 5]), Session(files["input"]).predict(x, seed=[1, 2, 3, 4, 5])
+    for a, b in [(ours.logits, ort.logits), (ours.purified, ort.purified), (ours.score, ort.score)]:
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_bfloat16_reports_what_openvino_chose_and_stays_close(files):
+    session = OpenVINOSession(files["input"], precision="bf16", threads=1)
+    assert session.precision in ("bf16", "f32")  # f32 on CPUs without AVX512-BF16 / AMX
+    x = _images(4)
+    ours, ort = session.predict(x, seed=7), Session(files["input"]).predict(x, seed=7)
+    np.testing.assert_allclose(ours.purified, ort.purified, atol=0.05)  # bf16 keeps 8 bits of mantissa
+
+
+def test_threads_share_one_session(files):
+    session = OpenVINOSession(files["input"], precision="f32", threads=1)
+    batches = [(_images(3, seed=i), i) for i in range(6)]
+    sequential = [session.predict(x, seed=s).logits for x, s in batches]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(lambda b: session.predict(b[0], seed=b[1]).logits, batches))
+    for a, b in zip(sequential, threaded):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_seed_mode_files_bad_precisions_and_missing_files_are_refused(files, tmp_path):
+    with pytest.raises(MaladeError, match="seed-mode"):
+        OpenVINOSession(files["seed"])
+    with pytest.raises(MaladeError, match="unknown precision"):
+        OpenVINOSession(files["input"], precision="fp8")
+    with pytest.raises(MaladeError, match="does not exist"):
+        OpenVINOSession(tmp_path / "nope.onnx")
+    with pytest.raises(ValueError, match="float32"):
+        OpenVINOSession(files["input"]).predict(_images(1).astype(np.float64))
