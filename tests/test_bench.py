@@ -193,3 +193,43 @@ def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None
     ort_outputs = make_runner("ort-cpu", files, 3, 1)()  # same x and noise: both seeded by the batch size
     for ov_out, ort_out in zip(ov_outputs, ort_outputs):
         np.testing.assert_allclose(np.asarray(ov_out), ort_out, atol=1e-4)
+
+
+def test_openvino_bf16_backend_runs_in_bf16_or_says_why_not(tmp_path) -> None:
+    pytest.importorskip("openvino")
+    from malade_export.bench.artifacts import bench_checkpoints, export_chain
+    from malade_export.bench.backends import BackendUnavailable, make_runner
+    from malade_export.loading import load_defense
+
+    classifier, sdae, _ = bench_checkpoints(tmp_path)
+    files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
+    try:
+        runner = make_runner("openvino-cpu-bf16", files, 3, 1)
+    except BackendUnavailable as exc:
+        assert "bf16" in str(exc)  # a CPU without AVX512-BF16 / AMX: skipped with the reason
+        return
+    purified = list(runner().values())[1]
+    np.testing.assert_allclose(np.asarray(purified), make_runner("ort-cpu", files, 3, 1)()[1], atol=0.05)
+
+
+def test_bf16_backends_are_judged_against_the_bf16_peak() -> None:
+    from malade_export.bench.report import format_ratios, goal_ratios
+
+    def row(backend: str, batch: int, ms: float) -> dict[str, object]:
+        return {"kind": "malade", "steps": 10, "batch": batch, "backend": backend, "gflops": 80.0,
+                "gflop_per_sample": 0.7, "median_ms": ms}
+
+    report = {"config": {"steps": [10], "batches": [1, 64], "dgan_steps": 200},
+              "matmul_peak": {"gflops": 100.0}, "matmul_peak_bf16": {"gflops": 400.0},
+              "rows": [row("ort-cpu", 64, 500.0), row("openvino-cpu-bf16", 64, 100.0), row("ort-cpu", 1, 5.0),
+                       row("openvino-cpu-bf16", 1, 2.0),
+                       {"kind": "defensegan", "steps": 200, "restarts": 10, "batch": 1, "median_ms": 2000.0}]}
+    ratios = goal_ratios(report)
+    assert ratios["gflops_batch64_N10_fraction_of_matmul_peak"] == {"ort-cpu": 0.8, "openvino-cpu-bf16": 0.2}
+    assert ratios["defensegan_L200_R10_over_malade_N10_fastest_batch1"] == {"backend": "openvino-cpu-bf16",
+                                                                           "ratio": 1000.0}
+    assert ratios["defensegan_L200_R10_over_malade_N10_ort_cpu_batch1"] == 400.0
+    report["ratios"] = ratios
+    text = format_ratios(report)
+    assert "openvino-cpu-bf16: 20.0 % of the measured bf16 matmul peak" in text
+    assert "fastest backend: openvino-cpu-bf16), batch 1: 1000.0x" in text

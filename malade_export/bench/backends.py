@@ -16,20 +16,22 @@ import torch
 
 from ..defense import MaladeDefense
 from ..errors import MaladeError
-from ..noise import seeded_noise
 
 Runner = Callable[[], object]
 
-CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "openvino-cpu")
+CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "openvino-cpu", "openvino-cpu-bf16")
 GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs")
 BACKENDS = CPU_BACKENDS + GPU_BACKENDS
+BF16_BACKENDS = ("openvino-cpu-bf16",)  # judged against the bf16 matmul peak, not the fp32 one
 DESCRIPTIONS = {
     "pytorch-eager": "PyTorch eager, inference_mode, noise fed in",
     "torchscript": "TorchScript file (torch.jit.load), noise fed in",
     "ort-cpu": "ONNX Runtime CPU, noise fed in (pre-made, not timed)",
     "ort-cpu-seed": "ONNX Runtime CPU, seed input: noise made inside the graph",
-    "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, noise fed in (seed mode is unsupported: "
-                    "OpenVINO narrows its int64 arithmetic to int32, which changes the noise)",
+    "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, float32 forced, noise fed in (seed mode is "
+                    "unsupported: OpenVINO narrows its int64 arithmetic to int32, which changes the noise)",
+    "openvino-cpu-bf16": "OpenVINO CPU plugin on the same ONNX file in bfloat16 (CPUs with AVX512-BF16 or AMX; "
+                         "robustness checked separately), noise fed in",
     "ort-cuda": "ONNX Runtime CUDA provider, noise fed in (host copies included)",
     "tensorrt": "TensorRT engine from the ONNX, device buffers",
     "pytorch-cuda-graphs": "PyTorch eager captured in a CUDA graph, replayed",
@@ -100,18 +102,28 @@ def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx_seed, files, batch, threads, "cpu")
 
 
-def _openvino(files: ChainFiles, batch: int, threads: int) -> Runner:
+def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Runner:
+    from ..runtime.openvino import OpenVINOSession
+
     try:
-        import openvino as ov
-    except ImportError:
-        raise BackendUnavailable("openvino is not installed (pip install openvino)") from None
-    compiled = ov.Core().compile_model(str(files.onnx), "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                                "PERFORMANCE_HINT": "LATENCY"})
-    request = compiled.create_infer_request()
+        session = OpenVINOSession(files.onnx, precision=precision, threads=threads)
+    except MaladeError as exc:
+        raise BackendUnavailable(str(exc)) from None
+    if session.precision != precision:
+        raise BackendUnavailable(f"OpenVINO runs {session.precision}, not {precision}, on this CPU "
+                                 "(bf16 needs AVX512-BF16 or AMX)")
     x, _, seeds = _inputs(files.defense, batch)
-    defense = files.defense
-    feeds = {"x": x.numpy(), "noise": seeded_noise(seeds, defense.steps, defense.input_shape, defense.votes)}
-    return lambda: request.infer(feeds)  # the very feeds the ORT backends get
+    feeds = session.feeds(x.numpy(), seeds)  # the very feeds the ORT noise-input backend gets
+    request = session.compiled.create_infer_request()
+    return lambda: request.infer(feeds)
+
+
+def _openvino_f32(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _openvino(files, batch, threads, "f32")
+
+
+def _openvino_bf16(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _openvino(files, batch, threads, "bf16")
 
 
 def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
@@ -162,7 +174,7 @@ def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
 
 _FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
     "pytorch-eager": _eager, "torchscript": _torchscript, "ort-cpu": _ort_cpu, "ort-cpu-seed": _ort_cpu_seed,
-    "openvino-cpu": _openvino,
+    "openvino-cpu": _openvino_f32, "openvino-cpu-bf16": _openvino_bf16,
     "ort-cuda": _ort_cuda, "tensorrt": _tensorrt, "pytorch-cuda-graphs": _cuda_graphs,
 }
 

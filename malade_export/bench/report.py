@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path, write_text_atomic
+from .backends import BF16_BACKENDS
 
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
 Row = dict[str, Any]
@@ -19,6 +20,13 @@ def _find(report: dict[str, Any], **keys: object) -> Row | None:
         if all(row.get(k) == v for k, v in keys.items()):
             return row
     return None
+
+
+def peak_gflops(report: dict[str, Any], backend: str) -> float:
+    """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32)."""
+    if backend in BF16_BACKENDS and report.get("matmul_peak_bf16"):
+        return float(report["matmul_peak_bf16"]["gflops"])
+    return float(report["matmul_peak"]["gflops"])
 
 
 def _ratio(num: Row | None, den: Row | None, key: str = "median_ms") -> float | None:
@@ -67,13 +75,17 @@ def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
                                   _find(report, kind="malade", backend="ort-cpu", steps=n, batch=batch))
         seed_overhead[f"batch{batch}"] = statistics.median(per_pass) - 1.0 if per_pass else None
         seed_overhead_per_pass[f"batch{batch}"] = [r - 1.0 for r in per_pass]
-    at_peak = {row["backend"]: row["gflops"] / peak for row in report["rows"]
+    at_peak = {row["backend"]: row["gflops"] / peak_gflops(report, row["backend"]) for row in report["rows"]
                if row["kind"] == "malade" and row["batch"] == 64 and row["steps"] == n}
+    batch1 = [row for row in report["rows"] if row["kind"] == "malade" and row["batch"] == 1 and row["steps"] == n]
+    fastest = min(batch1, key=lambda row: row["median_ms"]) if batch1 else None
     # The best any runtime could do with this chain's FLOPs on this machine: a ceiling on the ratio.
     floor_ms = ort1["gflop_per_sample"] / peak * 1e3 if ort1 else None
     return {
         "N": n,
         f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_ort_cpu_batch1": _ratio(dg, ort1),
+        f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_fastest_batch1":
+            {"backend": fastest["backend"], "ratio": _ratio(dg, fastest)} if fastest and dg else None,
         f"malade_N{n}_batch1_ms_at_matmul_peak": floor_ms,
         f"defensegan_L{cfg['dgan_steps']}_R10_over_malade_N{n}_at_matmul_peak":
             dg["median_ms"] / floor_ms if dg and floor_ms else None,
@@ -81,12 +93,23 @@ def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
                                                         batch=1), ort1),
         "ort_seed_mode_overhead_vs_noise_input": seed_overhead,  # median of the per-pass ratios
         "ort_seed_mode_overhead_per_pass": seed_overhead_per_pass,
+        # each backend against the peak of its own precision (bf16 backends: the bf16 matmul peak)
         f"gflops_batch64_N{n}_fraction_of_matmul_peak": at_peak or None,
     }
 
 
 def _fmt(value: float | None, spec: str = ".3g") -> str:
     return "—" if value is None else format(value, spec)
+
+
+def _fastest_ratio(ratios: dict[str, Any], steps: int, n: int) -> float | None:
+    entry = ratios.get(f"defensegan_L{steps}_R10_over_malade_N{n}_fastest_batch1")
+    return entry["ratio"] if entry else None
+
+
+def _fastest_name(ratios: dict[str, Any], steps: int, n: int) -> str:
+    entry = ratios.get(f"defensegan_L{steps}_R10_over_malade_N{n}_fastest_batch1")
+    return f": {entry['backend']}" if entry else ""
 
 
 def format_ratios(report: dict[str, Any]) -> str:
@@ -100,6 +123,8 @@ def format_ratios(report: dict[str, Any]) -> str:
         f"  ceiling: Malade at 100 % of the matmul peak would take {_fmt(r[f'malade_N{n}_batch1_ms_at_matmul_peak'])} "
         f"ms, so this chain's FLOPs cap the ratio at "
         f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_at_matmul_peak'], '.0f')}x",
+        f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, fastest backend{_fastest_name(r, steps, n)}), batch 1: "
+        f"{_fmt(_fastest_ratio(r, steps, n), '.1f')}x",
         f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
     ]
     for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():
@@ -110,7 +135,9 @@ def format_ratios(report: dict[str, Any]) -> str:
                      f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
     fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
     for backend, fraction in fractions.items():
-        lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured matmul peak")
+        precision = "bf16" if backend in BF16_BACKENDS else "fp32"
+        lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured {precision} "
+                     "matmul peak")
     if not fractions:
         lines.append("GFLOP/s at batch 64 vs matmul peak: — (batch 64 not run)")
     return "\n".join(lines)
@@ -128,7 +155,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
-        f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes)",
+        f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes)"
+        + (f"; bf16: {report['matmul_peak_bf16']['gflops']:.1f} GFLOP/s (the '% peak' of bf16 backends)"
+           if report.get("matmul_peak_bf16") else ""),
         f"- commit: {env.get('commit') or 'unknown'}",
         f"- weights: {report['weights']}",
         f"- repetitions: warm-up {cfg['warmup']}, up to {cfg['reps']} timed (budget {cfg['budget_s']} s per case), "
@@ -140,7 +169,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines += _table(["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
                     [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
                       f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
-                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak:.0f}"] for r in malade])
+                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
     lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
     lines += _table(["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
