@@ -102,3 +102,33 @@ def test_defensegan_projects_without_autograd_and_needs_bpda(ckpts, x):
         FGSM(defense, eps=0.3)(x, y)
     adv = FGSM(BPDA(defense), eps=0.3)(x, y)
     assert (adv - x).abs().max() <= 0.3 + 1e-6
+
+
+def test_runtime_chain_answers_like_the_torch_chain_and_passes_its_gradient(ckpts, x):
+    from malade_export.defenses import RuntimeChain
+
+    chain = build_defense("malade", ckpts["classifier"], ckpts["sdae"], steps=3)
+    in_ort = RuntimeChain(chain, "ort")
+    torch.manual_seed(5)
+    expected = chain(x)
+    torch.manual_seed(5)  # the same noise draws: the runtime only changes where the arithmetic happens
+    torch.testing.assert_close(in_ort(x), expected, atol=1e-4, rtol=0)
+    assert in_ort.describe()["runtime"] == "ort"
+
+    grads = []
+    for defense in (chain, in_ort):
+        point = x.clone().requires_grad_(True)
+        torch.manual_seed(6)
+        defense(point)[:, 0].sum().backward()
+        grads.append(point.grad)
+    torch.testing.assert_close(grads[1], grads[0])  # straight through: the float32 chain's gradient
+
+
+def test_runtime_chain_needs_a_chain_built_from_checkpoints(ckpts):
+    from malade_export.defenses import RuntimeChain
+
+    clf, sdae = load_checkpoint(ckpts["classifier"]).model, load_checkpoint(ckpts["sdae"]).model
+    with pytest.raises(MaladeError, match="checkpoints"):
+        RuntimeChain(Malade(MaladeDefense(clf, sdae, 0.3, tuple(SHAPE), steps=2)), "ort")
+    with pytest.raises(MaladeError, match="unknown runtime"):
+        RuntimeChain(build_defense("malade", ckpts["classifier"], ckpts["sdae"], steps=2), "tflite")

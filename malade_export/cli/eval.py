@@ -10,6 +10,7 @@ import click
 from .common import DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, resolve_device
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
+RUNTIME_CHOICES = ["torch", "ort", "openvino-f32", "openvino-bf16"]
 ATTACK_CHOICES = ["none", "fgsm", "rfgsm", "pgd", "cw", "blackbox"]
 PATH = click.Path(dir_okay=False)
 
@@ -25,6 +26,9 @@ def _options(func: Any) -> Any:
         click.option("--sdae", "--dae", "denoiser", type=PATH, default=None,
                      help="sDAE (malade) or DAE (mala, magnet) checkpoint."),
         click.option("--generator", type=PATH, default=None, help="WGAN generator checkpoint (defensegan)."),
+        click.option("--runtime", type=click.Choice(RUNTIME_CHOICES), default="torch", show_default=True,
+                     help="Where the chain's forward pass runs (mala, malade, magnet): torch, or its exported ONNX "
+                          "file in ONNX Runtime or OpenVINO; gradients always come from the float32 PyTorch chain."),
         click.option("--steps", default=10, show_default=True, type=click.IntRange(1), help="Langevin steps N."),
         click.option("--schedule", "schedule_text", default="", help="Chain step sizes, as for malade-export."),
         click.option("--votes", default=1, show_default=True, type=click.IntRange(1)),
@@ -94,6 +98,8 @@ def eval_cmd(**kw: Any) -> None:
     elif defense_name == "defensegan":
         options = {"steps": kw["gan_steps"], "restarts": kw["gan_restarts"]}
     defense = build_defense(defense_name, kw["classifier"], kw["denoiser"], kw["generator"], **options).to(device)
+    if kw["runtime"] != "torch":
+        defense = _in_runtime(defense, kw["runtime"], device)
 
     test = load_split(kw["dataset"], "test", kw["data_dir"])
     if kw["holdout"] + kw["n"] > len(test):
@@ -132,6 +138,17 @@ def eval_cmd(**kw: Any) -> None:
         click.echo(f"wrote {json_path} and {md_path}")
     else:
         click.echo(markdown_row(record))
+
+
+def _in_runtime(defense: Any, runtime: str, device: str) -> Any:
+    from ..defenses import ChainDefense, RuntimeChain
+    from ..errors import MaladeError
+
+    if not isinstance(defense, ChainDefense):
+        raise MaladeError(f"--runtime {runtime} runs the exported chain; defence {defense.name} has none")
+    if device != "cpu":
+        raise MaladeError(f"--runtime {runtime} runs on the CPU; use --device cpu")
+    return RuntimeChain(defense, runtime)
 
 
 def _file_info(path: str | None) -> dict[str, str] | None:

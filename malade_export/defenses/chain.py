@@ -11,7 +11,7 @@ import torch
 
 from ..defense import MaladeDefense
 from ..errors import MaladeError
-from ..loading import load_defense
+from ..loading import LoadedDefense, load_defense
 from ..schedule import DEFAULT_SCHEDULE, Schedule
 from .base import Defense
 
@@ -22,9 +22,10 @@ class ChainDefense(Defense):
     denoiser_kind = ""  # the checkpoint kind a subclass insists on ("sdae" or "dae")
     wrong_denoiser_hint = ""
 
-    def __init__(self, chain: MaladeDefense) -> None:
+    def __init__(self, chain: MaladeDefense, source: LoadedDefense | None = None) -> None:
         super().__init__(chain.classifier)
         self.chain = chain
+        self.source = source  # the checkpoints it came from, when it did (export needs them)
 
     def purify(self, x: torch.Tensor) -> torch.Tensor:
         return self.chain(x).purified
@@ -43,4 +44,4 @@ class ChainDefense(Defense):
         if loaded.dae.config["kind"] != cls.denoiser_kind:
             raise MaladeError(f"{cls.name} needs {cls.wrong_denoiser_hint}, but {loaded.dae.path} holds a "
                               f"{loaded.dae.config['kind']!r} checkpoint")
-        return cls(loaded.defense)
+        return cls(loaded.defense, loaded)

@@ -22,4 +22,5 @@ class MagNet(ChainDefense):
     @classmethod
     def from_checkpoints(cls, classifier: str | Path, dae: str | Path) -> "MagNet":
         """Accepts a DAE (the paper's MagNet) or an sDAE."""
-        return cls(load_defense(classifier, dae, magnet=True).defense)
+        loaded = load_defense(classifier, dae, magnet=True)
+        return cls(loaded.defense, loaded)
