@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
+import sys
 
 import numpy as np
 import pytest
@@ -112,6 +112,55 @@ def test_eval_cli_reports_user_errors_in_one_line(setup):
                                            "--defense", "none", "--n", "5000"])
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0 and "exceeds" in result.output
+
+
+def test_eval_cli_runtime_ort_gives_the_torch_numbers_and_records_the_runtime(setup, tmp_path):
+    args = ["--dataset", setup["dataset"], "--classifier", setup["classifier"], "--defense", "malade",
+            "--sdae", setup["sdae"], "--steps", 2, "--attack", "fgsm", "--n", 30, "--holdout", 20, "--seed", 1]
+    records = {}
+    for runtime in ("torch", "ort"):
+        run(eval_cmd, args + ["--runtime", runtime, "--out", tmp_path / f"{runtime}.json"])
+        records[runtime] = json.loads((tmp_path / f"{runtime}.json").read_text())
+    assert records["ort"]["defense"]["runtime"] == "ort" and "--runtime ort" in records["ort"]["command"]
+    assert records["ort"]["clean"] == records["torch"]["clean"]
+    assert records["ort"]["attacked"] == records["torch"]["attacked"]  # same noise, torch's gradient
+
+
+def test_eval_cli_refuses_a_runtime_for_a_defence_without_a_chain(setup):
+    result = CliRunner().invoke(eval_cmd, ["--dataset", setup["dataset"], "--classifier", str(setup["classifier"]),
+                                           "--defense", "none", "--runtime", "ort", "--n", "5"])
+    assert result.exit_code == 1 and "has none" in result.output
+
+
+def test_paired_comparison_of_a_runtime_with_itself_and_by_hand(setup):
+    from malade_export.defenses import RuntimeChain, build_defense
+    from malade_export.eval import compare_runtimes
+    from malade_export.eval.paired import paired_result
+
+    chain = build_defense("malade", setup["classifier"], setup["sdae"], steps=2)
+    images, labels = torch.from_numpy(setup["test"].images[:20]), torch.from_numpy(setup["test"].labels[:20])
+    attack = FGSM(chain, 0.3)
+    results = compare_runtimes(chain, RuntimeChain(chain, "ort"), attack, images, labels, seed=0, batch_size=8,
+                               progress=False)
+    for part in ("clean", "attacked"):
+        assert results[part].agreement == 1.0 and results[part].difference == 0.0
+        assert results[part].reference == results[part].candidate
+    by_hand = paired_result(torch.tensor([True, True, False, False]), torch.tensor([True, False, False, True]),
+                            torch.tensor([True, False, True, False]))
+    assert by_hand.difference == 0.0 and by_hand.agreement == 0.5
+    assert by_hand.difference_ci95[0] < 0 < by_hand.difference_ci95[1]
+
+
+def test_compare_runtimes_script_writes_its_record(setup, tmp_path):
+    out = tmp_path / "paired.json"
+    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "compare_runtimes.py"), "--dataset", setup["dataset"],
+                    "--classifier", str(setup["classifier"]), "--sdae", str(setup["sdae"]), "--steps", "2",
+                    "--candidate", "ort", "--attack", "fgsm", "--n", "16", "--holdout", "4", "--out", str(out)],
+                   check=True, capture_output=True, text=True)
+    record = json.loads(out.read_text())
+    assert record["candidate"] == "ort" and record["seed"] == 0 and "--candidate ort" in record["command"]
+    assert record["results"]["attacked"]["agreement"] == 1.0
+    assert "same label" in out.with_suffix(".md").read_text()
 
 
 def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):

@@ -83,8 +83,7 @@ def eval_cmd(**kw: Any) -> None:
     from ..checkpoint import file_sha256
     from ..data import load_split
     from ..defenses import build_defense
-    from ..errors import MaladeError
-    from ..eval import AttackOptions, build_attack, evaluate, provenance, write_result
+    from ..eval import AttackOptions, build_attack, evaluate, provenance, test_slice, write_result
     from ..eval.report import markdown_row
     from ..schedule import Schedule
 
@@ -102,11 +101,7 @@ def eval_cmd(**kw: Any) -> None:
         defense = _in_runtime(defense, kw["runtime"], device)
 
     test = load_split(kw["dataset"], "test", kw["data_dir"])
-    if kw["holdout"] + kw["n"] > len(test):
-        raise MaladeError(f"--holdout {kw['holdout']} + --n {kw['n']} exceeds the {len(test)} test images")
-    torch.manual_seed(kw["seed"])
-    order = torch.randperm(len(test))
-    held, chosen = order[: kw["holdout"]].numpy(), order[kw["holdout"]: kw["holdout"] + kw["n"]].numpy()
+    held, chosen = (index.numpy() for index in test_slice(len(test), kw["holdout"], kw["n"], kw["seed"]))
     images = torch.from_numpy(test.images[chosen]).to(device)
     labels = torch.from_numpy(test.labels[chosen]).to(device)
 

@@ -57,6 +57,15 @@ def build_attack(name: str, defense: Defense, options: AttackOptions, holdout: t
     return CWL2(target, options.cw_c, steps=options.cw_steps, lr=options.cw_lr, search_steps=options.cw_search_steps)
 
 
+def test_slice(num_images: int, holdout: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the attacker's held-out images and of the ``n`` evaluated ones, fixed by ``seed``."""
+    if holdout + n > num_images:
+        raise MaladeError(f"--holdout {holdout} + --n {n} exceeds the {num_images} test images")
+    torch.manual_seed(seed)
+    order = torch.randperm(num_images)
+    return order[:holdout], order[holdout: holdout + n]
+
+
 @torch.no_grad()
 def _correct(defense: Defense, x: torch.Tensor, y: torch.Tensor) -> int:
     return int((defense(x).argmax(1) == y).sum())

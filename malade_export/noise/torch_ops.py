@@ -1,7 +1,6 @@
 """torch primitives for the noise generator: traced into the exported graph."""
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import torch

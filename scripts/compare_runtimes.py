@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Paired check that a runtime serves the same defence: same images, same attack, same noise.
+
+    python scripts/compare_runtimes.py --candidate openvino-bf16 --attack blackbox --n 2000 --seed 0 \\
+        --out results/runtime_bf16/paired_blackbox_seed0.json
+
+The attack is crafted once against the reference runtime (float32 PyTorch by default); both
+runtimes then classify the same clean and adversarial images under the same chain noise. Prints
+and writes both accuracies, their per-image agreement and the paired 95 % interval of the
+difference, with the command, seed and commit.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+
+import torch
+
+from malade_export.atomic import write_text_atomic
+from malade_export.attacks import SubstituteSettings
+from malade_export.data import load_split
+from malade_export.defenses import RUNTIMES, RuntimeChain, build_defense
+from malade_export.errors import MaladeError
+from malade_export.eval import AttackOptions, build_attack, compare_runtimes, provenance, test_slice
+
+WEIGHTS = "malade_export/weights"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--classifier", default=f"{WEIGHTS}/classifier_a.safetensors")
+    parser.add_argument("--sdae", default=f"{WEIGHTS}/sdae_a.safetensors")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--reference", choices=RUNTIMES, default="torch")
+    parser.add_argument("--candidate", choices=RUNTIMES, default="openvino-bf16")
+    parser.add_argument("--attack", choices=["none", "blackbox", "fgsm"], default="blackbox",
+                        help="crafted once, against the reference")
+    parser.add_argument("--eps", type=float, default=0.3)
+    parser.add_argument("--n", type=int, default=2000, help="test images compared")
+    parser.add_argument("--holdout", type=int, default=150, help="test images the black-box attacker holds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=None, help="result JSON (a .md summary is written beside it)")
+    return parser
+
+
+def _in_runtime(runtime: str, args: argparse.Namespace) -> object:
+    defense = build_defense("malade", args.classifier, args.sdae, steps=args.steps)
+    return defense if runtime == "torch" else RuntimeChain(defense, runtime)
+
+
+def _summary(record: dict) -> str:
+    lines = [f"# {record['candidate']} vs {record['reference']}: paired, {record['attack']} (n = {record['n']})", "",
+             f"`{record['command']}` (seed {record['seed']}, commit {(record['commit'] or 'unknown')[:12]})", "",
+             f"| images | {record['reference']} | {record['candidate']} | same label | difference [paired 95 % CI] |",
+             "|---|---|---|---|---|"]
+    for part, r in record["results"].items():
+        low, high = r["difference_ci95"]
+        lines.append(f"| {part} | {100 * r['reference']['accuracy']:.2f} % | {100 * r['candidate']['accuracy']:.2f} % "
+                     f"| {100 * r['agreement']:.1f} % | {100 * r['difference']:+.2f} [{100 * low:+.2f}, "
+                     f"{100 * high:+.2f}] points |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    command = shlex.join(["python", "scripts/compare_runtimes.py", *sys.argv[1:]])
+    started = time.perf_counter()
+    try:
+        reference, candidate = _in_runtime(args.reference, args), _in_runtime(args.candidate, args)
+        test = load_split(args.dataset, "test", args.data_dir)
+        held, chosen = test_slice(len(test), args.holdout, args.n, args.seed)
+    except MaladeError as exc:
+        sys.exit(f"error: {exc}")
+    images, labels = torch.from_numpy(test.images[chosen.numpy()]), torch.from_numpy(test.labels[chosen.numpy()])
+    options = AttackOptions(eps=args.eps, substitute=SubstituteSettings(seed=args.seed))
+    attack = build_attack(args.attack, reference, options, torch.from_numpy(test.images[held.numpy()]),
+                          test.num_classes)
+    results = compare_runtimes(reference, candidate, attack, images, labels, args.seed)
+    record = {"reference": args.reference, "candidate": args.candidate, "attack": args.attack, "eps": args.eps,
+              "n": args.n, "holdout": args.holdout, "dataset": args.dataset, "classifier": args.classifier,
+              "sdae": args.sdae, "steps": args.steps, "results": {k: v.to_dict() for k, v in results.items()},
+              "seconds": round(time.perf_counter() - started, 1), **provenance(command, args.seed)}
+    text = _summary(record)
+    print(text, end="")
+    if args.out:
+        write_text_atomic(args.out, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(str(args.out).removesuffix(".json") + ".md", text)
+
+
+if __name__ == "__main__":
+    main()
