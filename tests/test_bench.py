@@ -233,3 +233,16 @@ def test_bf16_backends_are_judged_against_the_bf16_peak() -> None:
     text = format_ratios(report)
     assert "openvino-cpu-bf16: 20.0 % of the measured bf16 matmul peak" in text
     assert "fastest backend: openvino-cpu-bf16), batch 1: 1000.0x" in text
+
+
+def test_matmul_peak_is_the_best_library_and_records_each() -> None:
+    from malade_export.bench.peak import matmul_peak_gflops
+
+    peak = matmul_peak_gflops(size=128, reps=2, threads=1)
+    assert {"torch", "onnxruntime"} <= set(peak["by_library"])  # openvino too where it is installed
+    assert peak["gflops"] == max(peak["by_library"].values()) == peak["by_library"][peak["library"]]
+    assert peak["precision"] == "fp32" and peak["threads"] == 1
+    bf16 = matmul_peak_gflops(size=128, reps=2, threads=1, precision="bf16")
+    assert "onnxruntime" not in bf16["by_library"] and bf16["gflops"] > 0
+    with pytest.raises(ValueError, match="precision"):
+        matmul_peak_gflops(size=8, precision="fp8")

@@ -12,11 +12,18 @@ from malade_export.loading import load_defense
 from malade_export.runtime import Session
 
 
-@pytest.fixture(scope="module", params=["input", "seed"])
+@pytest.fixture(scope="module", params=["input", "seed", "openvino"])
 def session(request, tiny_checkpoints, tmp_path_factory):
+    """ORT with either noise mode, and OpenVINO (noise input only), behind the same predict()."""
     loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
+    noise_mode = "seed" if request.param == "seed" else "input"
     path = tmp_path_factory.mktemp("rt") / f"{request.param}.onnx"
-    export_defense(loaded, path, noise_mode=request.param, verify=False)
+    export_defense(loaded, path, noise_mode=noise_mode, verify=False)
+    if request.param == "openvino":
+        pytest.importorskip("openvino")
+        from malade_export.runtime import OpenVINOSession
+
+        return OpenVINOSession(path, precision="f32")
     return Session(path)
 
 

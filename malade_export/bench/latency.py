@@ -161,17 +161,20 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
     torch.set_num_threads(config.threads)
     try:
         classifier, sdae, weights = bench_checkpoints(work, config.classifier, config.sdae)
-        peaks: dict[str, list[dict[str, float | int]]] = {"fp32": [], "bf16": []}
+        peaks: dict[str, list[dict[str, object]]] = {"fp32": [], "bf16": []}
 
         def measure_peak() -> None:  # once per pass; the best is the ceiling, like the best of its reps
-            for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-                peaks[name].append(matmul_peak_gflops(config.peak_size, threads=config.threads, dtype=dtype))
-                log(f"{name} matmul peak: {peaks[name][-1]['gflops']:.1f} GFLOP/s ({config.threads} threads)")
+            for precision, runs in peaks.items():
+                runs.append(matmul_peak_gflops(config.peak_size, threads=config.threads, precision=precision))
+                libraries = ", ".join(f"{k} {v:.0f}" for k, v in runs[-1]["by_library"].items())  # type: ignore[union-attr]
+                log(f"{precision} matmul peak: {runs[-1]['gflops']:.1f} GFLOP/s ({config.threads} threads; "
+                    f"{libraries})")
 
         skipped: dict[str, str] = {}
         rows = _time_cases(_malade_cases(config, classifier, sdae, work) + _dgan_cases(config, classifier), config,
                            log, skipped, measure_peak)
-        best = {name: max(runs, key=lambda p: p["gflops"]) | {"passes": len(runs)} for name, runs in peaks.items()}
+        best = {name: max(runs, key=lambda p: float(p["gflops"])) | {"passes": len(runs)}  # type: ignore[arg-type]
+                for name, runs in peaks.items()}
     finally:
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {

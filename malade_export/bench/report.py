@@ -147,6 +147,12 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _libraries(peak: dict[str, Any]) -> str:
+    """', best of torch 215, onnxruntime 475' where the peak recorded each library it tried."""
+    by_library = peak.get("by_library")
+    return ", best of " + ", ".join(f"{k} {v:.0f}" for k, v in by_library.items()) if by_library else ""
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     env, cfg, peak = report["environment"], report["config"], report["matmul_peak"]["gflops"]
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
@@ -155,8 +161,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
-        f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes)"
-        + (f"; bf16: {report['matmul_peak_bf16']['gflops']:.1f} GFLOP/s (the '% peak' of bf16 backends)"
+        f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes"
+        f"{_libraries(report['matmul_peak'])})"
+        + (f"; bf16: {report['matmul_peak_bf16']['gflops']:.1f} GFLOP/s{_libraries(report['matmul_peak_bf16'])} "
+           "(the '% peak' of bf16 backends)"
            if report.get("matmul_peak_bf16") else ""),
         f"- commit: {env.get('commit') or 'unknown'}",
         f"- weights: {report['weights']}",
