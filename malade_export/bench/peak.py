@@ -2,10 +2,10 @@
 
 A vendor's nominal peak says little about a shared 2-core VM; a square matmul at the benchmark's
 thread count is what the convolutions could reach at best on this machine, today. No single
-library sets that ceiling: on an AMD Zen 5, torch.mm (MKL) reached 215 GFLOP/s in float32 where
-ONNX Runtime's own MatMul reached 475, so the peak is the best of every library present (torch,
-ONNX Runtime, OpenVINO), each recorded. bfloat16 (where the CPU has it) judges the bf16 runtimes,
-which would otherwise read as more than 100 % of a float32 peak they do not share.
+library sets that ceiling: on an AMD Zen 5, torch.mm (MKL) reached about 220 GFLOP/s in float32
+where ONNX Runtime's own MatMul reached 450-470, so the peak is the best of every library present
+(torch, ONNX Runtime, OpenVINO), each recorded. bfloat16 (where the CPU has it) judges the bf16
+runtimes, which would otherwise read as more than 100 % of a float32 peak they do not share.
 """
 from __future__ import annotations
 
