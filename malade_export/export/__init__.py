@@ -8,7 +8,8 @@ from ..errors import MaladeError
 from ..loading import LoadedDefense
 from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from ..runtime.metadata import read_metadata
-from .onnx_export import DEFAULT_OPSET, export_onnx
+from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, export_onnx
+from .rewrites import GRAPH_TARGETS
 from .torchscript_export import export_torchscript
 from .verify import VerifyReport, verify_export
 
@@ -24,8 +25,13 @@ class ExportResult:
 
 
 def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", noise_mode: str = "input",
-                   dtype: str = "fp32", opset: int = DEFAULT_OPSET, verify: bool = True) -> ExportResult:
-    """Export ``loaded`` to ``out`` (written atomically) and, by default, check it runs and agrees."""
+                   dtype: str = "fp32", opset: int = DEFAULT_OPSET, verify: bool = True,
+                   target: str = DEFAULT_TARGET) -> ExportResult:
+    """Export ``loaded`` to ``out`` (written atomically) and, by default, check it runs and agrees.
+
+    ``target`` (ONNX only) picks the operators the denoiser is spelled in: "onnxruntime" (rewritten,
+    1.5x faster there) or "openvino" (as trained, faster in OpenVINO); both compute the same chain.
+    """
     if fmt not in FORMATS:
         raise MaladeError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if noise_mode not in NOISE_MODES:
@@ -34,6 +40,8 @@ def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", no
         raise MaladeError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     if dtype == "fp16" and fmt != "onnx":
         raise MaladeError("--dtype fp16 is supported for --format onnx only (for TensorRT / CUDA)")
+    if target not in GRAPH_TARGETS:
+        raise MaladeError(f"unknown target {target!r}; choose one of {', '.join(GRAPH_TARGETS)}")
     if not 13 <= opset <= 21:
         raise MaladeError(f"opset {opset} is unsupported; use 13..21 (default {DEFAULT_OPSET})")
     out = Path(out)
@@ -42,12 +50,12 @@ def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", no
     if not out.parent.is_dir():
         raise MaladeError(f"output folder {out.parent} does not exist")
     if fmt == "onnx":
-        export_onnx(loaded, out, noise_mode, dtype, opset)
+        export_onnx(loaded, out, noise_mode, dtype, opset, target)
     else:
         export_torchscript(loaded, out, noise_mode)
     report = verify_export(loaded.defense, out, fmt, noise_mode, dtype) if verify else None
     return ExportResult(out, out.stat().st_size, report)
 
 
-__all__ = ["DEFAULT_OPSET", "DTYPES", "ExportResult", "FORMATS", "INPUT_NAMES", "NOISE_MODES", "OUTPUT_NAMES",
+__all__ = ["DEFAULT_OPSET", "DEFAULT_TARGET", "DTYPES", "GRAPH_TARGETS", "ExportResult", "FORMATS", "INPUT_NAMES", "NOISE_MODES", "OUTPUT_NAMES",
            "export_defense", "read_metadata", "verify_export"]

@@ -8,6 +8,7 @@ from torch import nn
 
 from ..defense import DefenseOutput, MaladeDefense
 from ..noise.torch_ops import seeded_noise_torch
+from .rewrites import for_target
 
 NOISE_MODES = ("input", "seed")
 INPUT_NAMES = {"input": ["x", "noise"], "seed": ["x", "seed"]}
@@ -51,7 +52,11 @@ class HalfPrecision(nn.Module):
         return tuple(o.float() for o in outputs)
 
 
-def build_graph(defense: MaladeDefense, noise_mode: str, dtype: str = "fp32") -> nn.Module:
+def build_graph(defense: MaladeDefense, noise_mode: str, dtype: str = "fp32", target: str | None = None) -> nn.Module:
+    """The module to trace: ``defense`` as trained, or with its denoiser spelled for ``target`` (rewrites.py)."""
+    if target is not None:
+        defense = copy.deepcopy(defense)  # the caller's chain stays as it is
+        defense.dae = for_target(defense.dae, target)
     graph: nn.Module = NoiseInputGraph(defense) if noise_mode == "input" else SeedGraph(defense)
     return HalfPrecision(graph) if dtype == "fp16" else graph.eval()
 

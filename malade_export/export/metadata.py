@@ -11,7 +11,8 @@ from ..noise.gaussian import NOISE_GENERATOR
 from ..runtime.metadata import PREFIX
 
 
-def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: int | None) -> dict[str, str]:
+def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: int | None,
+                    target: str | None = None) -> dict[str, str]:
     """String key/value pairs for ONNX ``metadata_props`` (and the TorchScript extra file)."""
     import onnx
     import torch
@@ -32,6 +33,7 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
         PREFIX + "noise_generator": NOISE_GENERATOR,  # which seeded_noise() reproduces this file's noise
         PREFIX + "dtype": dtype,
         PREFIX + "opset": opset,
+        PREFIX + "graph_target": target,  # which runtime the denoiser's operators were spelled for
         PREFIX + "classifier": {"arch": loaded.classifier.config.get("arch"), "sha256": loaded.classifier.sha256,
                               "file": loaded.classifier.path.name},
         PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,

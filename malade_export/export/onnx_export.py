@@ -15,6 +15,7 @@ from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
 from .metadata import export_metadata
 
 DEFAULT_OPSET = 18
+DEFAULT_TARGET = "onnxruntime"  # the runtime the Session, the C++ harness and most servers use
 FORBIDDEN_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
 
 
@@ -25,9 +26,9 @@ def _dynamic_axes(noise_mode: str) -> dict[str, dict[int, str]]:
 
 
 def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str = "fp32",
-                  opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
-    """Trace the defence into an in-memory ONNX model with metadata, fully checked."""
-    graph = build_graph(loaded.defense, noise_mode, dtype)
+                  opset: int = DEFAULT_OPSET, target: str = DEFAULT_TARGET) -> onnx.ModelProto:
+    """Trace the defence, its denoiser spelled for ``target``, into an ONNX model with metadata, checked."""
+    graph = build_graph(loaded.defense, noise_mode, dtype, target)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -40,7 +41,7 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     random_ops = sorted({n.op_type for n in model.graph.node} & FORBIDDEN_OPS)
     if random_ops:
         raise MaladeError(f"exported graph contains non-reproducible ops {random_ops}")
-    for key, value in export_metadata(loaded, noise_mode, dtype, opset).items():
+    for key, value in export_metadata(loaded, noise_mode, dtype, opset, target).items():
         model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
     model.producer_name = "malade-export"
     try:
@@ -51,9 +52,9 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
 
 
 def export_onnx(loaded: LoadedDefense, out: str | Path, noise_mode: str = "input", dtype: str = "fp32",
-                opset: int = DEFAULT_OPSET) -> Path:
+                opset: int = DEFAULT_OPSET, target: str = DEFAULT_TARGET) -> Path:
     """Export and write atomically: the file appears complete or not at all."""
-    model = to_onnx_model(loaded, noise_mode, dtype, opset)
+    model = to_onnx_model(loaded, noise_mode, dtype, opset, target)
     with atomic_path(out) as tmp:
         onnx.save_model(model, str(tmp), save_as_external_data=False)
     return Path(out)

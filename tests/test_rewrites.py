@@ -1,0 +1,55 @@
+"""The export-time rewrites compute the same denoiser, and each target gets the operators it runs well."""
+import numpy as np
+import onnx
+import pytest
+import torch
+from torch import nn
+
+from malade_export.export import export_defense
+from malade_export.export.rewrites import SubPixelConvTranspose, conv_as_transpose, for_target
+from malade_export.loading import load_defense
+from malade_export.models.dae import DenoisingAutoencoder
+from malade_export.runtime import Session
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 13, 10)])
+def test_rewritten_denoiser_matches_the_original(kernel, shape):
+    torch.manual_seed(kernel)
+    dae = DenoisingAutoencoder(shape, channels=16, kernel=kernel).eval()
+    rewritten = for_target(dae, "onnxruntime")
+    kinds = [type(m) for m in rewritten.modules()]
+    assert SubPixelConvTranspose in kinds and nn.ConvTranspose2d in kinds  # both rewrites applied
+    assert type(dae.decoder[0]) is nn.ConvTranspose2d  # the caller's module is untouched
+    x = torch.rand(4, *shape)
+    with torch.no_grad():
+        torch.testing.assert_close(rewritten(x), dae(x), atol=1e-5, rtol=0)
+    assert for_target(dae, "openvino") is dae
+
+
+def test_single_layer_rewrites_are_exact_up_to_rounding():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 1, 5, 1, 2)
+    x = torch.randn(2, 8, 7, 9)
+    with torch.no_grad():
+        for transpose in (nn.ConvTranspose2d(8, 5, 5, 2, 2, output_padding=1), nn.ConvTranspose2d(8, 5, 4, 2, 1)):
+            assert SubPixelConvTranspose.applies_to(transpose)
+            torch.testing.assert_close(SubPixelConvTranspose(transpose)(x), transpose(x), atol=1e-5, rtol=0)
+        torch.testing.assert_close(conv_as_transpose(conv)(x), conv(x), atol=1e-5, rtol=0)
+    assert not SubPixelConvTranspose.applies_to(nn.ConvTranspose2d(8, 5, 3, 2, 1))  # output 2H - 1
+    with pytest.raises(ValueError, match="unknown graph target"):
+        for_target(conv, "tflite")
+
+
+def test_targets_write_different_operators_with_the_same_outputs(tiny_checkpoints, tmp_path):
+    loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
+    paths = {t: export_defense(loaded, tmp_path / f"{t}.onnx", target=t).path for t in ("onnxruntime", "openvino")}
+    ops = {t: {node.op_type for node in onnx.load(str(p)).graph.node} for t, p in paths.items()}
+    assert "DepthToSpace" in ops["onnxruntime"] and "DepthToSpace" not in ops["openvino"]
+    sessions = {t: Session(p) for t, p in paths.items()}
+    assert sessions["onnxruntime"].metadata["graph_target"] == "onnxruntime"
+    assert sessions["openvino"].metadata["graph_target"] == "openvino"
+    x = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+    a, b = (sessions[t].predict(x, seed=3) for t in ("onnxruntime", "openvino"))
+    np.testing.assert_allclose(a.logits, b.logits, atol=1e-4)
+    np.testing.assert_allclose(a.purified, b.purified, atol=1e-5)
