@@ -42,10 +42,13 @@ def bench_checkpoints(work: Path, classifier: str | Path | None = None,
 
 
 def export_chain(loaded: LoadedDefense, work: Path) -> ChainFiles:
-    """Write malade_n{N}.onnx (noise input), malade_n{N}_seed.onnx and malade_n{N}.pt into ``work``."""
+    """Write malade_n{N}.onnx (noise input), malade_n{N}_seed.onnx, malade_n{N}_openvino.onnx (noise input,
+    spelled for OpenVINO) and malade_n{N}.pt into ``work``."""
     n = loaded.defense.steps
     onnx, seed, ts = work / f"malade_n{n}.onnx", work / f"malade_n{n}_seed.onnx", work / f"malade_n{n}.pt"
+    openvino = work / f"malade_n{n}_openvino.onnx"
     export_defense(loaded, onnx, "onnx", "input", verify=False)
     export_defense(loaded, seed, "onnx", "seed", verify=False)
+    export_defense(loaded, openvino, "onnx", "input", verify=False, target="openvino")
     export_defense(loaded, ts, "torchscript", "input", verify=False)
-    return ChainFiles(loaded.defense, onnx, seed, ts)
+    return ChainFiles(loaded.defense, onnx, seed, ts, openvino)

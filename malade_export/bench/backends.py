@@ -44,12 +44,14 @@ class BackendUnavailable(Exception):
 
 @dataclass
 class ChainFiles:
-    """One chain length N and its exported files (noise-input ONNX, seed ONNX, noise-input TorchScript)."""
+    """One chain length N and its exported files: noise-input and seed ONNX spelled for ONNX Runtime,
+    noise-input TorchScript, and noise-input ONNX spelled for OpenVINO."""
 
     defense: MaladeDefense
     onnx: Path
     onnx_seed: Path
     torchscript: Path
+    onnx_openvino: Path
 
 
 def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -106,7 +108,7 @@ def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Ru
     from ..runtime.openvino import OpenVINOSession
 
     try:
-        session = OpenVINOSession(files.onnx, precision=precision, threads=threads)
+        session = OpenVINOSession(files.onnx_openvino, precision=precision, threads=threads)
     except MaladeError as exc:
         raise BackendUnavailable(str(exc)) from None
     if session.precision != precision:

@@ -40,7 +40,8 @@ def time_python_twin(harness: str, work: Path, steps: int, batch: int, threads: 
     classifier, sdae, _ = bench_checkpoints(work)
     torch.set_num_threads(threads)
     files = ChainFiles(load_defense(classifier, sdae, steps=steps).defense, work / f"malade_n{steps}.onnx",
-                       work / f"malade_n{steps}_seed.onnx", work / f"malade_n{steps}.pt")
+                       work / f"malade_n{steps}_seed.onnx", work / f"malade_n{steps}.pt",
+                       work / f"malade_n{steps}_openvino.onnx")
     stats = time_callable(make_runner(PYTHON_TWIN[harness], files, batch, threads), batch, warmup, reps)
     return {"harness": harness, "python_twin": PYTHON_TWIN[harness], "steps": steps, "batch": batch,
             "threads": threads, "reps": stats.reps, "median_ms": stats.median_s * 1e3, "p90_ms": stats.p90_s * 1e3,

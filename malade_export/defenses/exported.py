@@ -50,7 +50,7 @@ class RuntimeChain(Defense):
         if chain.source is None:
             raise MaladeError("running a chain in another runtime needs the checkpoints it was built from")
         path = Path(self._folder.name) / "chain.onnx"
-        export_onnx(chain.source, path, noise_mode="input")
+        export_onnx(chain.source, path, noise_mode="input", target="openvino" if "openvino" in runtime else "onnxruntime")
         self.session = _open_session(path, runtime)
 
     def purify(self, x: torch.Tensor) -> torch.Tensor:
