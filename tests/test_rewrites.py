@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from malade_export.export import export_defense
-from malade_export.export.rewrites import SubPixelConvTranspose, conv_as_transpose, for_target
+from malade_export.export.rewrites import PhaseSpaceConv, SubPixelConvTranspose, conv_as_transpose, for_target
 from malade_export.loading import load_defense
 from malade_export.models.dae import DenoisingAutoencoder
 from malade_export.runtime import Session
@@ -18,8 +18,9 @@ def test_rewritten_denoiser_matches_the_original(kernel, shape):
     torch.manual_seed(kernel)
     dae = DenoisingAutoencoder(shape, channels=16, kernel=kernel).eval()
     rewritten = for_target(dae, "onnxruntime")
-    kinds = [type(m) for m in rewritten.modules()]
-    assert SubPixelConvTranspose in kinds and nn.ConvTranspose2d in kinds  # both rewrites applied
+    assert [type(m) for m in rewritten.decoder][::2] == [SubPixelConvTranspose, SubPixelConvTranspose, PhaseSpaceConv]
+    assert not rewritten.decoder[2].shuffle  # the output conv works on the phases: no full-size DepthToSpace
+    assert (type(rewritten.decoder[4].conv) is nn.ConvTranspose2d) == (shape[0] == 1)  # 4 outputs: as a transpose
     assert type(dae.decoder[0]) is nn.ConvTranspose2d  # the caller's module is untouched
     x = torch.rand(4, *shape)
     with torch.no_grad():
@@ -36,6 +37,11 @@ def test_single_layer_rewrites_are_exact_up_to_rounding():
             assert SubPixelConvTranspose.applies_to(transpose)
             torch.testing.assert_close(SubPixelConvTranspose(transpose)(x), transpose(x), atol=1e-5, rtol=0)
         torch.testing.assert_close(conv_as_transpose(conv)(x), conv(x), atol=1e-5, rtol=0)
+        for k in (3, 5):  # the output conv on the four phases of an image equals it on the image
+            same = nn.Conv2d(8, 2, k, 1, k // 2)
+            phases = torch.randn(2, 32, 6, 5)
+            torch.testing.assert_close(PhaseSpaceConv(same)(phases), same(nn.functional.pixel_shuffle(phases, 2)),
+                                       atol=1e-5, rtol=0)
     assert not SubPixelConvTranspose.applies_to(nn.ConvTranspose2d(8, 5, 3, 2, 1))  # output 2H - 1
     with pytest.raises(ValueError, match="unknown graph target"):
         for_target(conv, "tflite")
