@@ -15,7 +15,7 @@ def plot_latency(report: dict[str, Any], path: Path) -> None:
 
     batches = report["config"]["batches"]
     steps = report["config"]["dgan_steps"]
-    fig, axes = plt.subplots(1, len(batches), figsize=(5.5 * len(batches), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(batches), figsize=(5.5 * len(batches), 4.8), squeeze=False)
     for ax, batch in zip(axes[0], batches):
         malade = [r for r in report["rows"] if r["kind"] == "malade" and r["batch"] == batch]
         for backend in dict.fromkeys(r["backend"] for r in malade):
@@ -24,7 +24,7 @@ def plot_latency(report: dict[str, Any], path: Path) -> None:
         for row in report["rows"]:
             if row["kind"] == "defensegan" and row["batch"] == batch and row["steps"] == steps:
                 how = " (scaled)" if row["extrapolated"] else ""
-                ax.axhline(row["median_ms"], linestyle="--", color="C3" if row["restarts"] > 1 else "C5",
+                ax.axhline(row["median_ms"], linestyle="--", color="black" if row["restarts"] > 1 else "gray",
                            label=f"Defense-GAN L={steps}, R={row['restarts']}{how}")
         ax.set_yscale("log")
         ax.set_xlabel("Langevin steps N")
@@ -32,9 +32,14 @@ def plot_latency(report: dict[str, Any], path: Path) -> None:
         ax.set_title(f"batch {batch}")
         ax.set_xticks(report["config"]["steps"])
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    legend: dict[str, Any] = {}  # one legend below the panels: inside, it hid the Defense-GAN lines
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    rows = (len(legend) + 3) // 4
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=7, frameon=False)
     fig.suptitle(f"Malade vs Defense-GAN, {report['environment']['cpu_model']}, {report['environment']['threads']} threads",
                  fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05 * rows, 1, 1))
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
