@@ -246,3 +246,19 @@ def test_matmul_peak_is_the_best_library_and_records_each() -> None:
     assert "onnxruntime" not in bf16["by_library"] and bf16["gflops"] > 0
     with pytest.raises(ValueError, match="precision"):
         matmul_peak_gflops(size=8, precision="fp8")
+
+
+def test_defensegan_ratio_is_also_reported_per_pass() -> None:
+    from malade_export.bench.report import format_ratios, goal_ratios
+
+    def row(kind: str, backend: str, passes: list[float], **keys: object) -> dict[str, object]:
+        return {"kind": kind, "backend": backend, "batch": 1, "median_ms": sorted(passes)[1],
+                "pass_medians_ms": passes, "gflops": 1.0, "gflop_per_sample": 0.7, **keys}
+
+    report = {"config": {"steps": [10], "batches": [1], "dgan_steps": 200}, "matmul_peak": {"gflops": 100.0},
+              "rows": [row("malade", "ort-cpu", [2.0, 2.0, 4.0], steps=10),
+                       row("defensegan", "pytorch-eager+autograd", [1000.0, 1500.0, 1000.0], steps=200, restarts=10)]}
+    ratios = goal_ratios(report)
+    assert ratios["defensegan_over_malade_batch1_per_pass"]["ort-cpu"] == [500.0, 750.0, 250.0]
+    report["ratios"] = ratios
+    assert "per pass: median 500x, 250x to 750x over 3 passes" in format_ratios(report)
