@@ -105,15 +105,12 @@ def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
 
 
 def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Runner:
-    from ..runtime.openvino import OpenVINOSession
+    from ..runtime.openvino import open_exact
 
     try:
-        session = OpenVINOSession(files.onnx_openvino, precision=precision, threads=threads)
+        session = open_exact(files.onnx_openvino, precision, threads)
     except MaladeError as exc:
         raise BackendUnavailable(str(exc)) from None
-    if session.precision != precision:
-        raise BackendUnavailable(f"OpenVINO runs {session.precision}, not {precision}, on this CPU "
-                                 "(bf16 needs AVX512-BF16 or AMX)")
     x, _, seeds = _inputs(files.defense, batch)
     feeds = session.feeds(x.numpy(), seeds)  # the very feeds the ORT noise-input backend gets
     request = session.compiled.create_infer_request()

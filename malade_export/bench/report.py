@@ -106,19 +106,9 @@ def _fmt(value: float | None, spec: str = ".3g") -> str:
     return "—" if value is None else format(value, spec)
 
 
-def _fastest_ratio(ratios: dict[str, Any], steps: int, n: int) -> float | None:
-    entry = ratios.get(f"defensegan_L{steps}_R10_over_malade_N{n}_fastest_batch1")
-    return entry["ratio"] if entry else None
-
-
-def _fastest_backend(ratios: dict[str, Any], steps: int, n: int) -> str | None:
-    entry = ratios.get(f"defensegan_L{steps}_R10_over_malade_N{n}_fastest_batch1")
-    return entry["backend"] if entry else None
-
-
-def _fastest_name(ratios: dict[str, Any], steps: int, n: int) -> str:
-    backend = _fastest_backend(ratios, steps, n)
-    return f": {backend}" if backend else ""
+def _fastest(ratios: dict[str, Any], steps: int, n: int) -> dict[str, Any]:
+    """{"backend", "ratio"} of the fastest batch-1 backend, or {} when it was not measured."""
+    return ratios.get(f"defensegan_L{steps}_R10_over_malade_N{n}_fastest_batch1") or {}
 
 
 def _pass_spread(ratios: dict[str, Any], backend: str | None) -> str:
@@ -134,14 +124,16 @@ def format_ratios(report: dict[str, Any]) -> str:
     r = report["ratios"]
     n = r["N"]
     steps = report["config"]["dgan_steps"]
+    fastest = _fastest(r, steps, n)
     lines = [
         f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, ORT CPU), batch 1: "
         f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_ort_cpu_batch1'], '.1f')}x{_pass_spread(r, 'ort-cpu')}",
         f"  ceiling: Malade at 100 % of the matmul peak would take {_fmt(r[f'malade_N{n}_batch1_ms_at_matmul_peak'])} "
         f"ms, so this chain's FLOPs cap the ratio at "
         f"{_fmt(r[f'defensegan_L{steps}_R10_over_malade_N{n}_at_matmul_peak'], '.0f')}x",
-        f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, fastest backend{_fastest_name(r, steps, n)}), batch 1: "
-        f"{_fmt(_fastest_ratio(r, steps, n), '.1f')}x{_pass_spread(r, _fastest_backend(r, steps, n))}",
+        f"Defense-GAN (L={steps}, R=10) / Malade (N={n}, fastest backend"
+        f"{': ' + fastest['backend'] if fastest else ''}), batch 1: "
+        f"{_fmt(fastest.get('ratio'), '.1f')}x{_pass_spread(r, fastest.get('backend'))}",
         f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
     ]
     for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():

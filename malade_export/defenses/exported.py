@@ -16,24 +16,21 @@ import numpy as np
 import torch
 
 from ..errors import MaladeError
+from ..runtime.base import DefenseSession
 from .base import Defense
 from .chain import ChainDefense
 
 RUNTIMES = ("torch", "ort", "openvino-f32", "openvino-bf16")
 
 
-def _open_session(path: Path, runtime: str) -> object:
+def _open_session(path: Path, runtime: str) -> DefenseSession:
     if runtime == "ort":
         from ..runtime import Session
 
         return Session(path)
-    from ..runtime import OpenVINOSession
+    from ..runtime.openvino import open_exact
 
-    precision = runtime.removeprefix("openvino-")
-    session = OpenVINOSession(path, precision=precision)
-    if session.precision != precision:
-        raise MaladeError(f"OpenVINO runs {session.precision}, not {precision}, on this CPU")
-    return session
+    return open_exact(path, runtime.removeprefix("openvino-"))
 
 
 class RuntimeChain(Defense):
@@ -45,10 +42,10 @@ class RuntimeChain(Defense):
             raise MaladeError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         from ..export.onnx_export import export_onnx
 
-        self.chain, self.runtime, self.name = chain, runtime, chain.name
-        self._folder = tempfile.TemporaryDirectory(prefix="malade-runtime-")  # removed with this object
         if chain.source is None:
             raise MaladeError("running a chain in another runtime needs the checkpoints it was built from")
+        self.chain, self.runtime, self.name = chain, runtime, chain.name
+        self._folder = tempfile.TemporaryDirectory(prefix="malade-runtime-")  # removed with this object
         path = Path(self._folder.name) / "chain.onnx"
         export_onnx(chain.source, path, noise_mode="input", target="openvino" if "openvino" in runtime else "onnxruntime")
         self.session = _open_session(path, runtime)
@@ -63,7 +60,7 @@ class RuntimeChain(Defense):
         chain = self.chain.chain
         noise = torch.randn(chain.noise_shape(x.shape[0]), dtype=x.dtype)
         feeds = {"x": np.ascontiguousarray(x.detach().cpu().numpy()), "noise": noise.numpy()}
-        logits, purified, _ = self.session.run(feeds)  # type: ignore[attr-defined]
+        logits, purified, _ = self.session.run(feeds)
         logits_t, purified_t = torch.from_numpy(logits).to(x.device), torch.from_numpy(purified).to(x.device)
         if not (torch.is_grad_enabled() and x.requires_grad):
             return logits_t, purified_t

@@ -73,3 +73,12 @@ class OpenVINOSession(DefenseSession):
         by_name = {port.get_any_name(): np.array(value) for port, value in results.items()}
         logits, purified, score = (by_name[name] for name in OUTPUTS)
         return logits, purified, score
+
+
+def open_exact(path: str | Path, precision: str, threads: int | None = None) -> OpenVINOSession:
+    """An OpenVINOSession that really runs ``precision``, or a MaladeError saying this CPU lacks it."""
+    session = OpenVINOSession(path, precision=precision, threads=threads)
+    if session.precision != precision:
+        raise MaladeError(f"OpenVINO runs {session.precision}, not {precision}, on this CPU "
+                          "(bf16 needs AVX512-BF16 or AMX)")
+    return session
