@@ -6,7 +6,13 @@ import torch
 from torch import nn
 
 from malade_export.export import export_defense
-from malade_export.export.rewrites import PhaseSpaceConv, SubPixelConvTranspose, conv_as_transpose, for_target
+from malade_export.export.rewrites import (
+    PhaseSpaceConv,
+    SubPixelConvTranspose,
+    conv_as_transpose,
+    depth_to_space,
+    for_target,
+)
 from malade_export.loading import load_defense
 from malade_export.models.dae import DenoisingAutoencoder
 from malade_export.runtime import Session
@@ -18,8 +24,9 @@ def test_rewritten_denoiser_matches_the_original(kernel, shape):
     torch.manual_seed(kernel)
     dae = DenoisingAutoencoder(shape, channels=16, kernel=kernel).eval()
     rewritten = for_target(dae, "onnxruntime")
-    assert [type(m) for m in rewritten.decoder][::2] == [SubPixelConvTranspose, SubPixelConvTranspose, PhaseSpaceConv]
+    assert [type(m) for m in rewritten.decoder] == [SubPixelConvTranspose, nn.Identity] * 2 + [PhaseSpaceConv, nn.Sigmoid]
     assert not rewritten.decoder[2].shuffle  # the output conv works on the phases: no full-size DepthToSpace
+    assert type(rewritten.decoder[0].activation) is nn.Tanh  # applied inside, where ORT fuses it
     assert (type(rewritten.decoder[4].conv) is nn.ConvTranspose2d) == (shape[0] == 1)  # 4 outputs: as a transpose
     assert type(dae.decoder[0]) is nn.ConvTranspose2d  # the caller's module is untouched
     x = torch.rand(4, *shape)
@@ -33,15 +40,19 @@ def test_single_layer_rewrites_are_exact_up_to_rounding():
     conv = nn.Conv2d(8, 1, 5, 1, 2)
     x = torch.randn(2, 8, 7, 9)
     with torch.no_grad():
-        for transpose in (nn.ConvTranspose2d(8, 5, 5, 2, 2, output_padding=1), nn.ConvTranspose2d(8, 5, 4, 2, 1)):
+        for transpose in (nn.ConvTranspose2d(8, 5, 5, 2, 2, output_padding=1), nn.ConvTranspose2d(8, 5, 4, 2, 1),
+                          nn.ConvTranspose2d(8, 5, 3, 2, 1, output_padding=1), nn.ConvTranspose2d(8, 5, 2, 2, 0),
+                          nn.ConvTranspose2d(8, 5, 6, 2, 2)):
             assert SubPixelConvTranspose.applies_to(transpose)
-            torch.testing.assert_close(SubPixelConvTranspose(transpose)(x), transpose(x), atol=1e-5, rtol=0)
+            sub_pixel = SubPixelConvTranspose(transpose)
+            torch.testing.assert_close(sub_pixel(x), transpose(x), atol=1e-5, rtol=0)
+            taps = sum(conv.weight.shape[2] * conv.weight.shape[3] for conv in sub_pixel.phase_convs)
+            assert taps == transpose.kernel_size[0] ** 2  # every kernel tap used once: no zero taps
         torch.testing.assert_close(conv_as_transpose(conv)(x), conv(x), atol=1e-5, rtol=0)
         for k in (3, 5):  # the output conv on the four phases of an image equals it on the image
             same = nn.Conv2d(8, 2, k, 1, k // 2)
             phases = torch.randn(2, 32, 6, 5)
-            torch.testing.assert_close(PhaseSpaceConv(same)(phases), same(nn.functional.pixel_shuffle(phases, 2)),
-                                       atol=1e-5, rtol=0)
+            torch.testing.assert_close(PhaseSpaceConv(same)(phases), same(depth_to_space(phases)), atol=1e-5, rtol=0)
     assert not SubPixelConvTranspose.applies_to(nn.ConvTranspose2d(8, 5, 3, 2, 1))  # output 2H - 1
     with pytest.raises(ValueError, match="unknown graph target"):
         for_target(conv, "tflite")
@@ -50,8 +61,13 @@ def test_single_layer_rewrites_are_exact_up_to_rounding():
 def test_targets_write_different_operators_with_the_same_outputs(tiny_checkpoints, tmp_path):
     loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
     paths = {t: export_defense(loaded, tmp_path / f"{t}.onnx", target=t).path for t in ("onnxruntime", "openvino")}
-    ops = {t: {node.op_type for node in onnx.load(str(p)).graph.node} for t, p in paths.items()}
+    nodes = {t: onnx.load(str(p)).graph.node for t, p in paths.items()}
+    ops = {t: {node.op_type for node in graph} for t, graph in nodes.items()}
     assert "DepthToSpace" in ops["onnxruntime"] and "DepthToSpace" not in ops["openvino"]
+    assert "Pad" not in ops["onnxruntime"]  # the phase convs carry their own asymmetric pads
+    attributes = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nodes["onnxruntime"]]
+    assert {a["mode"] for n, a in zip(nodes["onnxruntime"], attributes) if n.op_type == "DepthToSpace"} == {b"DCR"}
+    assert any(a.get("pads", [0])[:2] != a.get("pads", [0])[2:] for a in attributes)
     sessions = {t: Session(p) for t, p in paths.items()}
     assert sessions["onnxruntime"].metadata["graph_target"] == "onnxruntime"
     assert sessions["openvino"].metadata["graph_target"] == "openvino"
