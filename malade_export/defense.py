@@ -63,11 +63,13 @@ class MaladeDefense(nn.Module):
         score = (recon0 - x).flatten(1).norm(dim=1)
         if self.votes > 1:
             x, recon0 = x.repeat(self.votes, 1, 1, 1), recon0.repeat(self.votes, 1, 1, 1)
+        # delta_t eps_t for all steps in one multiply: one graph operator instead of N, same numbers
+        kicks = noise * noise.new_tensor(self.deltas).view(-1, *([1] * (noise.dim() - 1)))
         for t in range(self.steps):
             recon = recon0 if t == 0 else self.dae(x)
             x = x + self.drift[t] * (recon - x)
             if self.deltas[t] != 0.0:
-                x = x + self.deltas[t] * noise[t]
+                x = x + kicks[t]
             if self.clip:
                 x = x.clamp(0.0, 1.0)
         logits = self.classifier(x)
