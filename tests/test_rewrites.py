@@ -75,3 +75,21 @@ def test_targets_write_different_operators_with_the_same_outputs(tiny_checkpoint
     a, b = (sessions[t].predict(x, seed=3) for t in ("onnxruntime", "openvino"))
     np.testing.assert_allclose(a.logits, b.logits, atol=1e-4)
     np.testing.assert_allclose(a.purified, b.purified, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's note on the TorchScript-based exporter
+@pytest.mark.parametrize("bias", [True, False])
+def test_sub_pixel_layer_exports_to_the_same_numbers_in_onnx_runtime(bias, tmp_path):
+    import onnxruntime as ort
+
+    torch.manual_seed(1)
+    transpose = nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=bias)  # even kernel: phases of 2 taps, other pads
+    layer = nn.Sequential(SubPixelConvTranspose(transpose, nn.Tanh())).eval()
+    x = torch.randn(3, 6, 5, 7)
+    path = tmp_path / "layer.onnx"
+    torch.onnx.export(layer, (x,), str(path), dynamo=False, input_names=["x"], opset_version=18,
+                      dynamic_axes={"x": {0: "batch"}})
+    assert {n.op_type for n in onnx.load(str(path)).graph.node} <= {"Conv", "Tanh", "Concat", "DepthToSpace", "Identity"}
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, torch.tanh(transpose(x)).numpy(), atol=1e-5)

@@ -39,7 +39,7 @@ class _OnnxPaddedConv(torch.autograd.Function):
     @staticmethod
     def symbolic(g, x, weight, bias, pads):  # type: ignore[no-untyped-def]
         left, right, top, bottom = pads
-        inputs = (x, weight) if bias.node().mustBeNone() else (x, weight, bias)
+        inputs = (x, weight) if bias is None or bias.node().mustBeNone() else (x, weight, bias)
         return g.op("Conv", *inputs, kernel_shape_i=list(weight.type().sizes()[2:]),
                     pads_i=[top, left, bottom, right], strides_i=[1, 1])
 
