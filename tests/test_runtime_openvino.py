@@ -53,3 +53,16 @@ def test_seed_mode_files_bad_precisions_and_missing_files_are_refused(files, tmp
         OpenVINOSession(tmp_path / "nope.onnx")
     with pytest.raises(ValueError, match="float32"):
         OpenVINOSession(files["input"]).predict(_images(1).astype(np.float64))
+
+
+def test_each_batch_size_gets_a_static_model_up_to_a_limit(files, monkeypatch):
+    from malade_export.runtime import openvino as ov_runtime
+
+    monkeypatch.setattr(ov_runtime, "STATIC_BATCH_SIZES", 2)
+    session = OpenVINOSession(files["input"], precision="f32", threads=1)
+    reference = Session(files["input"])
+    for batch in (1, 3, 3, 2, 1):  # 2 is past the limit: the dynamic model answers it
+        x = _images(batch, seed=batch)
+        np.testing.assert_allclose(session.predict(x, seed=5).logits, reference.predict(x, seed=5).logits, atol=1e-4)
+    assert sorted(session._static) == [1, 3]
+    assert not session._static[1].inputs[0].get_partial_shape().is_dynamic
