@@ -95,6 +95,18 @@ def test_rounds_interleave_cases_with_one_runner_alive_and_pool_the_samples(monk
     assert rows[1]["pass_medians_ms"] == pytest.approx([30.0, 30.0])  # one median per pass, for paired ratios
 
 
+def test_defensegan_is_timed_next_to_the_goal_ratios_malade_cases() -> None:
+    from malade_export.bench.latency import Case, _ratio_pairs_adjacent
+
+    def case(kind: str, steps: int, batch: int) -> Case:
+        return Case({"kind": kind, "steps": steps, "batch": batch}, lambda: None, 1, f"{kind} {steps} {batch}", 1, 1)
+
+    malade = [case("malade", n, b) for n in (10, 25) for b in (1, 64)]
+    dgan = [case("defensegan", 200, 1)]
+    ordered = [c.label for c in _ratio_pairs_adjacent(malade, dgan, n=10)]
+    assert ordered == ["malade 10 1", "defensegan 200 1", "malade 10 64", "malade 25 1", "malade 25 64"]
+
+
 def test_sdae_macs_match_the_analytic_count() -> None:
     sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": 64, "kernel": 5})
     assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5

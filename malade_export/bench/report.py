@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..atomic import atomic_path, write_text_atomic
 from .backends import BF16_BACKENDS
@@ -63,10 +63,15 @@ def table6(report: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def goal_steps(steps: Sequence[int]) -> int:
+    """The chain length N the goal ratios are read at: 10 where it was run."""
+    return 10 if 10 in steps else steps[0]
+
+
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
     """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
     cfg = report["config"]
-    n = 10 if 10 in cfg["steps"] else cfg["steps"][0]
+    n = goal_steps(cfg["steps"])
     peak = report["matmul_peak"]["gflops"]
     ort1 = _find(report, kind="malade", backend="ort-cpu", steps=n, batch=1)
     dg = _find(report, kind="defensegan", steps=cfg["dgan_steps"], restarts=10, batch=1)
