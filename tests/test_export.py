@@ -136,6 +136,20 @@ def test_cli_writes_one_verified_file(tiny_checkpoints, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["o.onnx"]
 
 
+@pytest.mark.parametrize("args, target", [
+    ([], "onnxruntime"),  # ONNX Runtime's CPU provider gets the rewritten denoiser
+    (["--dtype", "fp16"], "tensorrt"),  # a GPU export keeps the graph as trained
+    (["--dtype", "fp16", "--target", "onnxruntime"], "onnxruntime"),  # unless asked
+    (["--target", "openvino"], "openvino"),
+])
+def test_cli_picks_the_graph_target_for_the_runtime(tiny_checkpoints, tmp_path, args, target):
+    result = _cli(tiny_checkpoints, "--steps", "2", "--no-verify", *args, str(tmp_path / "o.onnx"))
+    assert result.exit_code == 0, result.output
+    model = onnx.load(str(tmp_path / "o.onnx"))
+    assert {p.key: p.value for p in model.metadata_props}["malade.graph_target"] == target
+    assert any(n.op_type == "DepthToSpace" for n in model.graph.node) == (target == "onnxruntime")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--steps", "0"], "steps must be between 1 and"),
     (["--steps", "5000"], "steps must be between 1 and"),

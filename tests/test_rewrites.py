@@ -32,7 +32,7 @@ def test_rewritten_denoiser_matches_the_original(kernel, shape):
     x = torch.rand(4, *shape)
     with torch.no_grad():
         torch.testing.assert_close(rewritten(x), dae(x), atol=1e-5, rtol=0)
-    assert for_target(dae, "openvino") is dae
+    assert for_target(dae, "openvino") is dae and for_target(dae, "tensorrt") is dae
 
 
 def test_single_layer_rewrites_are_exact_up_to_rounding():

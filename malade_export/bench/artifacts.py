@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import save_checkpoint
+from ..defense import MaladeDefense
 from ..export import export_defense
 from ..loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE, LoadedDefense
 from ..models import build_model
@@ -41,14 +42,20 @@ def bench_checkpoints(work: Path, classifier: str | Path | None = None,
     return paths[0], paths[1], "; ".join(sources)
 
 
+def chain_files(defense: MaladeDefense, work: Path) -> ChainFiles:
+    """Where ``export_chain`` writes this chain's files: malade_n{N}.onnx (noise input),
+    malade_n{N}_seed.onnx, malade_n{N}.pt and malade_n{N}_plain.onnx (noise input, as trained:
+    OpenVINO and GPU runtimes)."""
+    n = defense.steps
+    return ChainFiles(defense, work / f"malade_n{n}.onnx", work / f"malade_n{n}_seed.onnx", work / f"malade_n{n}.pt",
+                      work / f"malade_n{n}_plain.onnx")
+
+
 def export_chain(loaded: LoadedDefense, work: Path) -> ChainFiles:
-    """Write malade_n{N}.onnx (noise input), malade_n{N}_seed.onnx, malade_n{N}_openvino.onnx (noise input,
-    spelled for OpenVINO) and malade_n{N}.pt into ``work``."""
-    n = loaded.defense.steps
-    onnx, seed, ts = work / f"malade_n{n}.onnx", work / f"malade_n{n}_seed.onnx", work / f"malade_n{n}.pt"
-    openvino = work / f"malade_n{n}_openvino.onnx"
-    export_defense(loaded, onnx, "onnx", "input", verify=False)
-    export_defense(loaded, seed, "onnx", "seed", verify=False)
-    export_defense(loaded, openvino, "onnx", "input", verify=False, target="openvino")
-    export_defense(loaded, ts, "torchscript", "input", verify=False)
-    return ChainFiles(loaded.defense, onnx, seed, ts, openvino)
+    """Write the chain's files (see ``chain_files``) into ``work``."""
+    files = chain_files(loaded.defense, work)
+    export_defense(loaded, files.onnx, "onnx", "input", verify=False)
+    export_defense(loaded, files.onnx_seed, "onnx", "seed", verify=False)
+    export_defense(loaded, files.onnx_plain, "onnx", "input", verify=False, target="openvino")  # = tensorrt
+    export_defense(loaded, files.torchscript, "torchscript", "input", verify=False)
+    return files

@@ -44,14 +44,14 @@ class BackendUnavailable(Exception):
 
 @dataclass
 class ChainFiles:
-    """One chain length N and its exported files: noise-input and seed ONNX spelled for ONNX Runtime,
-    noise-input TorchScript, and noise-input ONNX spelled for OpenVINO."""
+    """One chain length N and its exported files: noise-input and seed ONNX spelled for ONNX Runtime's
+    CPU provider, noise-input TorchScript, and noise-input ONNX as trained (for OpenVINO and GPUs)."""
 
     defense: MaladeDefense
     onnx: Path
     onnx_seed: Path
     torchscript: Path
-    onnx_openvino: Path
+    onnx_plain: Path
 
 
 def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -108,7 +108,7 @@ def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Ru
     from ..runtime.openvino import open_exact
 
     try:
-        session = open_exact(files.onnx_openvino, precision, threads)
+        session = open_exact(files.onnx_plain, precision, threads)
     except MaladeError as exc:
         raise BackendUnavailable(str(exc)) from None
     x, _, seeds = _inputs(files.defense, batch)
@@ -131,7 +131,7 @@ def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         raise BackendUnavailable(f"onnxruntime {ort.__version__} here has no CUDAExecutionProvider "
                                  "(needs onnxruntime-gpu and an NVIDIA GPU)")
-    return _ort(files.onnx, files, batch, threads, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    return _ort(files.onnx_plain, files, batch, threads, ["CUDAExecutionProvider", "CPUExecutionProvider"])
 
 
 def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
@@ -141,7 +141,7 @@ def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
         require_tensorrt()
     except MaladeError as exc:
         raise BackendUnavailable(str(exc)) from None
-    plan = build_engine(files.onnx, files.onnx.with_name(f"{files.onnx.stem}_b{batch}.plan"),
+    plan = build_engine(files.onnx_plain, files.onnx_plain.with_name(f"{files.onnx_plain.stem}_b{batch}.plan"),
                         opt_batch=batch, max_batch=max(batch, 64))
     runner = TrtRunner(plan)
     x, noise, _ = _inputs(files.defense, batch)

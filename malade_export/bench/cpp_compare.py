@@ -20,8 +20,8 @@ import torch
 
 from ..atomic import write_text_atomic
 from ..loading import load_defense
-from .artifacts import bench_checkpoints
-from .backends import ChainFiles, make_runner
+from .artifacts import bench_checkpoints, chain_files
+from .backends import make_runner
 from .environment import describe_environment
 from .timing import time_callable
 
@@ -39,9 +39,7 @@ def time_python_twin(harness: str, work: Path, steps: int, batch: int, threads: 
     """Python's timing of the file ``harness`` times, as a row shaped like the harness's JSON line."""
     classifier, sdae, _ = bench_checkpoints(work)
     torch.set_num_threads(threads)
-    files = ChainFiles(load_defense(classifier, sdae, steps=steps).defense, work / f"malade_n{steps}.onnx",
-                       work / f"malade_n{steps}_seed.onnx", work / f"malade_n{steps}.pt",
-                       work / f"malade_n{steps}_openvino.onnx")
+    files = chain_files(load_defense(classifier, sdae, steps=steps).defense, work)
     stats = time_callable(make_runner(PYTHON_TWIN[harness], files, batch, threads), batch, warmup, reps)
     return {"harness": harness, "python_twin": PYTHON_TWIN[harness], "steps": steps, "batch": batch,
             "threads": threads, "reps": stats.reps, "median_ms": stats.median_s * 1e3, "p90_ms": stats.p90_s * 1e3,
