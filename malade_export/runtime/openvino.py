@@ -4,7 +4,8 @@ On CPUs with AVX512-BF16 or AMX, bfloat16 runs the chain several times faster th
 the README's latency section, and its robustness check of the bf16 chain). OpenVINO picks bf16
 by itself on such CPUs, so the precision is always set explicitly here, and ``precision`` reports
 what OpenVINO actually chose. Seed-mode files are refused: OpenVINO's CPU plugin narrows int64
-arithmetic to int32, which breaks the noise hash silently.
+to int32, the seed input itself included (a seed of 2**40 + 12345 arrives as 12345), which
+breaks the noise hash silently and cannot be undone inside the graph.
 
 Each batch size is compiled once with static shapes on first use (0.1 s here): OpenVINO's CPU
 plugin re-infers shapes on every call of a dynamic-batch model, which cost 5-7 % at batch 1.
