@@ -96,7 +96,7 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 @training_options(default_epochs=10)
 @one_line_errors
 def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_path: str | None, **kw: Any) -> None:
-    """Train the unsupervised DAE (Eq. 5) used by the Mala and MagNet baselines."""
+    """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
     result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, log=click.echo)
@@ -113,7 +113,7 @@ def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_p
 @one_line_errors
 def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int | None,
                    kernel: int | None, init_path: str | None, **kw: Any) -> None:
-    """Train the supervised sDAE (Eq. 8): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
+    """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     classifier = load_checkpoint(classifier_path, "classifier")
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
