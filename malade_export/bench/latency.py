@@ -122,8 +122,10 @@ def _ratio_pairs_adjacent(malade: list[Case], dgan: list[Case], n: int) -> list[
     """Defense-GAN right after Malade's batch-1 cases at the goal N, so each pass times the two
     sides of the headline ratio within seconds of each other: this shared machine changes speed
     over minutes, and a pass through all cases takes one or two."""
-    first = [c for c in malade if c.keys["steps"] == n and c.keys["batch"] == 1]
-    return first + dgan + [c for c in malade if c not in first]
+    def leads(case: Case) -> bool:
+        return case.keys["steps"] == n and case.keys["batch"] == 1
+
+    return [c for c in malade if leads(c)] + dgan + [c for c in malade if not leads(c)]
 
 
 def _time_cases(cases: list[Case], config: BenchConfig, log: Log, skipped: dict[str, str],

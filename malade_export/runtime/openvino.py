@@ -80,10 +80,15 @@ class OpenVINOSession(DefenseSession):
             return self._static.get(batch, self.compiled)
 
     def _request(self, batch: int) -> Any:
-        requests = self._local.__dict__.setdefault("requests", {})
-        if batch not in requests:
-            requests[batch] = self._compiled_for(batch).create_infer_request()
-        return requests[batch]
+        requests = self._local.__dict__.setdefault("requests", {})  # batch size (None: dynamic) -> request
+        request = requests.get(batch)
+        if request is None:
+            compiled = self._compiled_for(batch)
+            if compiled is self.compiled:  # past the static limit: all such sizes share one request
+                request = requests.get(None) or requests.setdefault(None, compiled.create_infer_request())
+            else:
+                request = requests[batch] = compiled.create_infer_request()
+        return request
 
     def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         results = self._request(len(feeds["x"])).infer(feeds)
