@@ -16,6 +16,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -24,7 +25,7 @@ from malade_export.attacks import SubstituteSettings
 from malade_export.data import load_split
 from malade_export.defenses import RUNTIMES, RuntimeChain, build_defense
 from malade_export.errors import MaladeError
-from malade_export.eval import AttackOptions, build_attack, compare_runtimes, provenance, test_slice
+from malade_export.eval import AttackOptions, build_attack, compare_paired, provenance, test_slice
 
 WEIGHTS = "malade_export/weights"
 
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--reference", choices=RUNTIMES, default="torch")
     parser.add_argument("--candidate", choices=RUNTIMES, default="openvino-bf16")
+    parser.add_argument("--candidate-sdae", default=None, help="the candidate's sDAE [default: --sdae]")
     parser.add_argument("--attack", choices=["none", "blackbox", "fgsm"], default="blackbox",
                         help="crafted once, against the reference")
     parser.add_argument("--eps", type=float, default=0.3)
@@ -49,9 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _in_runtime(runtime: str, args: argparse.Namespace) -> object:
-    defense = build_defense("malade", args.classifier, args.sdae, steps=args.steps)
+def _in_runtime(runtime: str, sdae: str, args: argparse.Namespace) -> object:
+    defense = build_defense("malade", args.classifier, sdae, steps=args.steps)
     return defense if runtime == "torch" else RuntimeChain(defense, runtime)
+
+
+def _label(runtime: str, sdae: str, args: argparse.Namespace) -> str:
+    """The runtime, and the sDAE's file name when the two chains differ in sDAE."""
+    return runtime if args.candidate_sdae in (None, args.sdae) else f"{runtime} ({Path(sdae).name})"
 
 
 def _summary(record: dict) -> str:
@@ -72,7 +79,9 @@ def main() -> None:
     command = shlex.join(["python", "scripts/compare_runtimes.py", *sys.argv[1:]])
     started = time.perf_counter()
     try:
-        reference, candidate = _in_runtime(args.reference, args), _in_runtime(args.candidate, args)
+        candidate_sdae = args.candidate_sdae or args.sdae
+        reference = _in_runtime(args.reference, args.sdae, args)
+        candidate = _in_runtime(args.candidate, candidate_sdae, args)
         test = load_split(args.dataset, "test", args.data_dir)
         held, chosen = test_slice(len(test), args.holdout, args.n, args.seed)
     except MaladeError as exc:
@@ -81,10 +90,12 @@ def main() -> None:
     options = AttackOptions(eps=args.eps, substitute=SubstituteSettings(seed=args.seed))
     attack = build_attack(args.attack, reference, options, torch.from_numpy(test.images[held.numpy()]),
                           test.num_classes)
-    results = compare_runtimes(reference, candidate, attack, images, labels, args.seed)
-    record = {"reference": args.reference, "candidate": args.candidate, "attack": args.attack, "eps": args.eps,
+    results = compare_paired(reference, candidate, attack, images, labels, args.seed)
+    record = {"reference": _label(args.reference, args.sdae, args),
+              "candidate": _label(args.candidate, candidate_sdae, args), "attack": args.attack, "eps": args.eps,
               "n": args.n, "holdout": args.holdout, "dataset": args.dataset, "classifier": args.classifier,
-              "sdae": args.sdae, "steps": args.steps, "results": {k: v.to_dict() for k, v in results.items()},
+              "sdae": args.sdae, "candidate_sdae": candidate_sdae, "steps": args.steps,
+              "results": {k: v.to_dict() for k, v in results.items()},
               "seconds": round(time.perf_counter() - started, 1), **provenance(command, args.seed)}
     text = _summary(record)
     print(text, end="")

@@ -134,13 +134,13 @@ def test_eval_cli_refuses_a_runtime_for_a_defence_without_a_chain(setup):
 
 def test_paired_comparison_of_a_runtime_with_itself_and_by_hand(setup):
     from malade_export.defenses import RuntimeChain, build_defense
-    from malade_export.eval import compare_runtimes
+    from malade_export.eval import compare_paired
     from malade_export.eval.paired import paired_result
 
     chain = build_defense("malade", setup["classifier"], setup["sdae"], steps=2)
     images, labels = torch.from_numpy(setup["test"].images[:20]), torch.from_numpy(setup["test"].labels[:20])
     attack = FGSM(chain, 0.3)
-    results = compare_runtimes(chain, RuntimeChain(chain, "ort"), attack, images, labels, seed=0, batch_size=8,
+    results = compare_paired(chain, RuntimeChain(chain, "ort"), attack, images, labels, seed=0, batch_size=8,
                                progress=False)
     for part in ("clean", "attacked"):
         assert results[part].agreement == 1.0 and results[part].difference == 0.0
@@ -161,6 +161,21 @@ def test_compare_runtimes_script_writes_its_record(setup, tmp_path):
     assert record["candidate"] == "ort" and record["seed"] == 0 and "--candidate ort" in record["command"]
     assert record["results"]["attacked"]["agreement"] == 1.0
     assert "same label" in out.with_suffix(".md").read_text()
+
+
+def test_compare_runtimes_script_pairs_two_sdaes(setup, tmp_path):
+    other_config = {"kind": "sdae", "input_shape": SHAPE, "channels": 4, "kernel": 3, "sigma": 0.3}
+    torch.manual_seed(1)
+    other = save_checkpoint(build_model(other_config), other_config, tmp_path / "other_sdae")
+    out = tmp_path / "paired.json"
+    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "compare_runtimes.py"), "--dataset", setup["dataset"],
+                    "--classifier", str(setup["classifier"]), "--sdae", str(setup["sdae"]), "--steps", "2",
+                    "--candidate", "torch", "--candidate-sdae", str(other), "--attack", "none", "--n", "40",
+                    "--holdout", "4", "--out", str(out)], check=True, capture_output=True, text=True)
+    record = json.loads(out.read_text())
+    assert record["reference"] == "torch (sdae.safetensors)" and record["candidate"] == "torch (other_sdae.safetensors)"
+    assert record["candidate_sdae"] == str(other)
+    assert record["results"]["clean"]["agreement"] < 1.0  # two different denoisers: some labels differ
 
 
 def test_train_gan_cli_saves_a_generator_checkpoint(setup, tmp_path):

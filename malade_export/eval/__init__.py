@@ -2,9 +2,9 @@
 that name the command, seed and commit behind every number."""
 from .provenance import git_commit, provenance
 from .report import markdown_row, write_result
-from .paired import PairedResult, compare_runtimes
+from .paired import PairedResult, compare_paired
 from .runner import ATTACKS, AttackOptions, build_attack, evaluate, test_slice
 from .stats import Accuracy, wilson_interval
 
-__all__ = ["ATTACKS", "Accuracy", "AttackOptions", "PairedResult", "build_attack", "compare_runtimes", "evaluate",
+__all__ = ["ATTACKS", "Accuracy", "AttackOptions", "PairedResult", "build_attack", "compare_paired", "evaluate",
            "git_commit", "markdown_row", "provenance", "test_slice", "wilson_interval", "write_result"]

@@ -1,11 +1,11 @@
-"""Do two runtimes of one defence give the same answers? A paired comparison on shared inputs.
+"""Do two chains give the same answers? A paired comparison on shared inputs.
 
-Separate ``malade eval`` runs differ in more than the runtime: a black-box substitute trained on
-slightly different oracle labels crafts different examples, which alone moves the attacked
-accuracy by points. Here the attack is crafted once (against the reference), and both runtimes
-classify the very same clean and adversarial images under the very same noise draws, so every
-difference is the runtime's own; the paired interval then resolves differences far below what
-two unpaired intervals could.
+The two chains are one defence in two runtimes, or two sDAEs behind one classifier. Separate
+``malade eval`` runs differ in more than that: a black-box substitute trained on slightly different
+oracle labels crafts different examples, which alone moves the attacked accuracy by points. Here
+the attack is crafted once (against the reference), and both chains classify the very same clean
+and adversarial images under the very same noise draws, so every difference is their own; the
+paired interval then resolves differences far below what two unpaired intervals could.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .stats import Z95, Accuracy
 class PairedResult:
     reference: Accuracy
     candidate: Accuracy
-    agreement: float  # fraction of images whose predicted label is the same in both runtimes
+    agreement: float  # fraction of images whose predicted label is the same in both chains
     difference: float  # candidate minus reference accuracy
     difference_ci95: tuple[float, float]  # paired (per-image) normal interval
 
@@ -45,16 +45,16 @@ def paired_result(ref_correct: torch.Tensor, cand_correct: torch.Tensor, agree: 
 
 @torch.no_grad()
 def _labels(defense: Defense, x: torch.Tensor, noise_seed: int) -> torch.Tensor:
-    torch.manual_seed(noise_seed)  # both runtimes draw the same chain noise for this batch
+    torch.manual_seed(noise_seed)  # both chains draw the same noise for this batch
     return defense(x).argmax(1)
 
 
-def compare_runtimes(reference: Defense, candidate: Defense, attack: Attack | None, images: torch.Tensor,
+def compare_paired(reference: Defense, candidate: Defense, attack: Attack | None, images: torch.Tensor,
                      labels: torch.Tensor, seed: int, batch_size: int = 100,
                      progress: bool = True) -> dict[str, PairedResult]:
     """Paired results on clean images and (if ``attack``) on adversarial ones crafted once."""
     picks: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {"clean": [], "attacked": []}
-    bar = tqdm(total=len(images), desc="paired runtimes", unit="img", disable=not progress)
+    bar = tqdm(total=len(images), desc="paired chains", unit="img", disable=not progress)
     for index, start in enumerate(range(0, len(images), batch_size)):
         x, y = images[start: start + batch_size], labels[start: start + batch_size]
         inputs = {"clean": x}
