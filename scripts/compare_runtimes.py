@@ -1,13 +1,15 @@
 #!/usr/bin/env python
-"""Paired check that a runtime serves the same defence: same images, same attack, same noise.
+"""Paired check of two chains on the same images, attack and noise: two runtimes, or two sDAEs.
 
     python scripts/compare_runtimes.py --candidate openvino-bf16 --attack blackbox --n 2000 --seed 0 \\
         --out results/runtime_bf16/paired_blackbox_seed0.json
+    python scripts/compare_runtimes.py --reference ort --candidate ort --candidate-sdae other.safetensors
 
-The attack is crafted once against the reference runtime (float32 PyTorch by default); both
-runtimes then classify the same clean and adversarial images under the same chain noise. Prints
-and writes both accuracies, their per-image agreement and the paired 95 % interval of the
-difference, with the command, seed and commit.
+The attack is crafted once against the reference (float32 PyTorch with --sdae by default); both
+chains then classify the same clean and adversarial images under the same noise. Prints and writes
+both accuracies, their per-image agreement and the paired 95 % interval of the difference, with
+the command, seed and commit. When the sDAEs differ, crafting against the reference favours the
+candidate a little: run both directions.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from malade_export.data import load_split
 from malade_export.defenses import RUNTIMES, RuntimeChain, build_defense
 from malade_export.errors import MaladeError
 from malade_export.eval import AttackOptions, build_attack, compare_paired, provenance, test_slice
+from malade_export.loading import DEFAULT_SDAE
 
 WEIGHTS = "malade_export/weights"
 
@@ -34,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--classifier", default=f"{WEIGHTS}/classifier_a.safetensors")
-    parser.add_argument("--sdae", default=f"{WEIGHTS}/sdae_a.safetensors")
+    parser.add_argument("--sdae", default=f"{WEIGHTS}/{DEFAULT_SDAE.name}", help="the reference's sDAE")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--reference", choices=RUNTIMES, default="torch")
     parser.add_argument("--candidate", choices=RUNTIMES, default="openvino-bf16")
