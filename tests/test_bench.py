@@ -16,12 +16,19 @@ from malade_export.models import build_model
 from malade_export.models.gan import Generator
 
 SHAPE = [1, 28, 28]
-# Analytic MACs at 28 x 28 (conv: out pixels x C_in x C_out x k^2; convT: in pixels x C_in x C_out x k^2).
-SDAE_MACS = (14 * 14 * 1 * 64 * 25  # Conv 1->64, s2: 28 -> 14
-             + 7 * 7 * 64 * 64 * 25  # Conv 64->64, s2: 14 -> 7
-             + 7 * 7 * 64 * 64 * 25  # ConvT 64->64, s2: 7 -> 14
-             + 14 * 14 * 64 * 64 * 25  # ConvT 64->64, s2: 14 -> 28
-             + 28 * 28 * 64 * 1 * 25)  # Conv 64->1, s1
+
+
+def sdae_macs(c: int) -> int:
+    """Analytic MACs at 28 x 28 (conv: out pixels x C_in x C_out x k^2; convT: in pixels x C_in x C_out x k^2)."""
+    return (14 * 14 * 1 * c * 25  # Conv 1->c, s2: 28 -> 14
+            + 7 * 7 * c * c * 25  # Conv c->c, s2: 14 -> 7
+            + 7 * 7 * c * c * 25  # ConvT c->c, s2: 7 -> 14
+            + 14 * 14 * c * c * 25  # ConvT c->c, s2: 14 -> 28
+            + 28 * 28 * c * 1 * 25)  # Conv c->1, s1
+
+
+SDAE_MACS = sdae_macs(64)
+DEFAULT_SDAE_MACS = sdae_macs(48)  # the bundled default sDAE's width
 CLASSIFIER_A_MACS = 28 * 28 * 64 * 25 + 12 * 12 * 64 * 64 * 25 + 12 * 12 * 64 * 128 + 128 * 10
 GENERATOR_MACS = 128 * 4096 + 4 * 4 * 256 * 128 * 25 + 7 * 7 * 128 * 64 * 25 + 14 * 14 * 64 * 1 * 25
 
@@ -107,10 +114,11 @@ def test_defensegan_is_timed_next_to_the_goal_ratios_malade_cases() -> None:
     assert ordered == ["malade 10 1", "defensegan 200 1", "malade 10 64", "malade 25 1", "malade 25 64"]
 
 
-def test_sdae_macs_match_the_analytic_count() -> None:
-    sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": 64, "kernel": 5})
+@pytest.mark.parametrize("channels", [64, 48])
+def test_sdae_macs_match_the_analytic_count(channels) -> None:
+    sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": channels, "kernel": 5})
     assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5
-    assert count_macs(sdae, torch.zeros(3, *SHAPE)) == SDAE_MACS  # per sample, whatever the batch
+    assert count_macs(sdae, torch.zeros(3, *SHAPE)) == sdae_macs(channels)  # per sample, whatever the batch
 
 
 def test_chain_and_defensegan_macs() -> None:
@@ -138,7 +146,8 @@ def test_bench_quick_writes_json_markdown_png(tmp_path) -> None:
     assert {(r["backend"], r["batch"]) for r in malade} == {
         (b, n) for b in ("pytorch-eager", "ort-cpu", "ort-cpu-seed") for n in (1, 2)}
     assert all(r["median_ms"] > 0 and r["p99_ms"] >= r["p90_ms"] >= r["median_ms"] for r in report["rows"])
-    assert all(r["gflop_per_sample"] == pytest.approx(2 * (10 * SDAE_MACS + CLASSIFIER_A_MACS) / 1e9) for r in malade)
+    assert all(r["gflop_per_sample"] == pytest.approx(2 * (10 * DEFAULT_SDAE_MACS + CLASSIFIER_A_MACS) / 1e9)
+               for r in malade)
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
     assert {(r["steps"], r["restarts"]) for r in dgan} == {(4, 1), (4, 10), (10, 1)}
     assert all(r["extrapolated"] and r["measured_steps"] == 2 for r in dgan)
