@@ -2,8 +2,8 @@
 
 Why this shape: the exported graph must make the same noise in PyTorch, ONNX Runtime and the
 host (numpy), bit for bit. So the generator uses only int64 ``* + %`` with every product below
-2**62 (no overflow anywhere), exact int->float casts (< 2**23), table lookups (GatherElements) and one
-float32 multiply-add: no Log/Cos/Sqrt (libm rounds differently per runtime) and no RandomNormal
+2**62 (no overflow anywhere), exact int->float casts (< 2**23), exact float arithmetic on small dyadic rationals, table
+lookups (GatherElements) and one float32 multiply-add: no Log/Cos/Sqrt (libm rounds differently per runtime) and no RandomNormal
 op (unseedable in TensorRT, different in every runtime).
 
 The Gaussian is an inverse-CDF lookup: the top 16 of 23 uniform bits pick one of 65,536
@@ -39,6 +39,8 @@ class ArrayOps(Protocol):
     def to_float(self, a: Any) -> Any: ...
     def exact_div(self, a: Any, b: int) -> Any: ...
     def float_const(self, value: float, like: Any) -> Any: ...
+    def floor(self, a: Any) -> Any: ...
+    def to_index(self, a: Any) -> Any: ...
     def lookup(self, values: np.ndarray, index: Any) -> Any: ...
     def permute(self, a: Any, order: tuple[int, ...]) -> Any: ...
 
@@ -54,35 +56,40 @@ def quantile_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normal_from_bits(bits: Any, ops: ArrayOps) -> Any:
-    """Uniform integers in [0, 2**UNIFORM_BITS) -> standard normal float32, flattened."""
+    """Uniform integers in [0, 2**UNIFORM_BITS) -> standard normal float32, flattened.
+
+    The cell split is float arithmetic: exact, because every value is a small dyadic rational,
+    and several times cheaper than int64 division in ONNX Runtime.
+    """
     bits = bits.reshape(-1)  # 1-D: a table lookup is then one GatherElements, no shape ops around it
     shift = UNIFORM_BITS - CELL_BITS
-    cell = ops.exact_div(bits, 1 << shift)
+    scaled = ops.to_float(bits) * ops.float_const(2.0**-shift, bits)  # cell + k / 2**shift, exactly
+    cell = ops.floor(scaled)
+    index = ops.to_index(cell)
     middle, width = quantile_tables()
-    offset = ops.to_float(bits - cell * (1 << shift) - (1 << (shift - 1)))  # exact small integers
-    fraction = offset * ops.float_const(2.0**-shift, offset) + ops.float_const(2.0 ** -(shift + 1), offset)
-    return ops.lookup(middle, cell) + ops.lookup(width, cell) * fraction
+    # position in the cell, (k + 1/2) / 2**shift - 1/2: in (-1/2, 1/2), symmetric about the middle
+    fraction = (scaled - cell) - ops.float_const(0.5 - 2.0 ** -(shift + 1), bits)
+    return ops.lookup(middle, index) + ops.lookup(width, index) * fraction
 
 
 def gaussian_from_seeds(seeds: Any, votes: int, steps: int, pixels: int, ops: ArrayOps) -> Any:
-    """Standard normal float32 noise [steps, votes * B, pixels] for int64 ``seeds`` [B].
+    """Standard normal float32 noise for int64 ``seeds`` [B], flat in [steps, votes * B, pixels] order.
 
     Chain ``v * B + b`` (vote v of sample b) at step t, pixel p uses counter
     ``(v * steps + t) * pixels + p`` hashed with sample b's seed.
     """
     m = MODULUS
-    seed_lo = seeds % m
-    seed_hi = ops.exact_div(seeds - seed_lo, m) % m
+    seeds = seeds.reshape(1, 1, -1, 1)  # one reshape, before the split: each graph operator costs at batch 1
+    lo = seeds % m
+    hi = ops.exact_div(seeds - lo, m) % m
     count = votes * steps * pixels
     counter = (ops.arange(count, seeds) % m).reshape(votes, steps, 1, pixels)
     counter = ops.permute(counter, (1, 0, 2, 3))  # [T, V, 1, P]: the output order, on a constant
-    lo = seed_lo.reshape(1, 1, -1, 1)
-    hi = seed_hi.reshape(1, 1, -1, 1)
     h = (counter * MULTIPLIERS[0] + lo) % m
     h = (h * h + hi) % m
     h = (h * MULTIPLIERS[1] + counter) % m
     h = (h * h + lo) % m
     h = (h * MULTIPLIERS[2] + hi) % m
     h = (h * h + counter) % m
-    z = _normal_from_bits(h % (1 << UNIFORM_BITS), ops)  # [T * V * B * P]
-    return z.reshape(steps, -1, pixels)
+    low_bits = h & ((1 << UNIFORM_BITS) - 1)  # h >= 0, so this is h % 2**23 as one cheap BitwiseAnd
+    return _normal_from_bits(low_bits, ops)  # flat: the caller reshapes once, to its final shape

@@ -21,6 +21,12 @@ class NumpyOps:
     def float_const(self, value: float, like: Any) -> np.float32:
         return np.float32(value)
 
+    def floor(self, a: np.ndarray) -> np.ndarray:
+        return np.floor(a)
+
+    def to_index(self, a: np.ndarray) -> np.ndarray:
+        return a.astype(np.int64)
+
     def permute(self, a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
         return a.transpose(order)
 

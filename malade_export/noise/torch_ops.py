@@ -21,6 +21,12 @@ class TorchOps:
     def float_const(self, value: float, like: torch.Tensor) -> torch.Tensor:
         return torch.tensor(value, dtype=torch.float32, device=like.device)
 
+    def floor(self, a: torch.Tensor) -> torch.Tensor:
+        return torch.floor(a)
+
+    def to_index(self, a: torch.Tensor) -> torch.Tensor:
+        return a.to(torch.int64)
+
     def permute(self, a: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
         return a.permute(order)
 
@@ -33,5 +39,5 @@ class TorchOps:
 def seeded_noise_torch(seeds: torch.Tensor, steps: int, shape: tuple[int, int, int], votes: int = 1) -> torch.Tensor:
     """Torch twin of ``seeded_noise``: float32 [steps, votes * B, C, H, W], bit-identical."""
     pixels = shape[0] * shape[1] * shape[2]
-    flat = gaussian_from_seeds(seeds.to(torch.int64).reshape(-1), votes, steps, pixels, TorchOps())
+    flat = gaussian_from_seeds(seeds.to(torch.int64), votes, steps, pixels, TorchOps())
     return flat.reshape(steps, -1, *shape)
