@@ -200,6 +200,27 @@ def test_seed_overhead_is_the_median_of_per_pass_ratios() -> None:
     assert ratios["ort_seed_mode_overhead_per_pass"]["batch1"] == pytest.approx([0.05, 0.05, 0.25])
     report["ratios"] = ratios
     assert "batch1: +5.0 % (median of 3 per-pass ratios, +5.0 to +25.0 %)" in format_ratios(report)
+    assert "Session.predict" not in format_ratios(report)  # end-to-end backends not run: no line
+
+    report["rows"] += [row("ort-session", [12.0, 24.0, 10.0]), row("ort-session-seed", [11.4, 22.8, 9.0])]
+    report["ratios"] = goal_ratios(report)
+    assert report["ratios"]["session_seed_mode_overhead_vs_noise_input"]["batch1"] == pytest.approx(-0.05)
+    assert "seed file vs noise-input file (host noise), batch1: -5.0 %" in format_ratios(report)
+
+
+def test_session_backends_time_a_whole_predict_call(tmp_path) -> None:
+    from malade_export.bench.artifacts import bench_checkpoints, export_chain
+    from malade_export.bench.backends import make_runner
+    from malade_export.loading import load_defense
+
+    classifier, sdae, _ = bench_checkpoints(tmp_path)
+    files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
+    for backend in ("ort-session", "ort-session-seed"):
+        run = make_runner(backend, files, 3, 1)
+        first, second = run(), run()
+        assert first.labels.shape == (3,)
+        assert not np.array_equal(first.seeds, second.seeds)  # fresh seeds each call, as in production
+        assert not np.array_equal(first.purified, second.purified)
 
 
 def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None:

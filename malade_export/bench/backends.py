@@ -19,7 +19,8 @@ from ..errors import MaladeError
 
 Runner = Callable[[], object]
 
-CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "openvino-cpu", "openvino-cpu-bf16")
+CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "ort-session", "ort-session-seed",
+                "openvino-cpu", "openvino-cpu-bf16")
 GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs")
 BACKENDS = CPU_BACKENDS + GPU_BACKENDS
 BF16_BACKENDS = ("openvino-cpu-bf16",)  # judged against the bf16 matmul peak, not the fp32 one
@@ -28,6 +29,9 @@ DESCRIPTIONS = {
     "torchscript": "TorchScript file (torch.jit.load), noise fed in",
     "ort-cpu": "ONNX Runtime CPU, noise fed in (pre-made, not timed)",
     "ort-cpu-seed": "ONNX Runtime CPU, seed input: noise made inside the graph",
+    "ort-session": "Session.predict end to end on the noise-input file: fresh OS-entropy seeds, noise made on "
+                   "the host (numpy), ONNX Runtime CPU, softmax",
+    "ort-session-seed": "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph",
     "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, float32 forced, noise fed in (seed mode is "
                     "unsupported: OpenVINO narrows its int64 arithmetic to int32, which changes the noise)",
     "openvino-cpu-bf16": "OpenVINO CPU plugin on the same ONNX file in bfloat16 (CPUs with AVX512-BF16 or AMX; "
@@ -104,6 +108,23 @@ def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx_seed, files, batch, threads, "cpu")
 
 
+def _session(path: Path, files: ChainFiles, batch: int, threads: int) -> Runner:
+    """What a user's call costs: seeds, noise (host or graph), validation and the run, all timed."""
+    from ..runtime.ort import Session
+
+    session = Session(path, threads=threads)
+    x = _inputs(files.defense, batch)[0].numpy()
+    return lambda: session.predict(x)
+
+
+def _ort_session(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _session(files.onnx, files, batch, threads)
+
+
+def _ort_session_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
+    return _session(files.onnx_seed, files, batch, threads)
+
+
 def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Runner:
     from ..runtime.openvino import open_exact
 
@@ -173,6 +194,7 @@ def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
 
 _FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
     "pytorch-eager": _eager, "torchscript": _torchscript, "ort-cpu": _ort_cpu, "ort-cpu-seed": _ort_cpu_seed,
+    "ort-session": _ort_session, "ort-session-seed": _ort_session_seed,
     "openvino-cpu": _openvino_f32, "openvino-cpu-bf16": _openvino_bf16,
     "ort-cuda": _ort_cuda, "tensorrt": _tensorrt, "pytorch-cuda-graphs": _cuda_graphs,
 }

@@ -68,6 +68,18 @@ def goal_steps(steps: Sequence[int]) -> int:
     return 10 if 10 in steps else steps[0]
 
 
+def _seed_overhead(report: dict[str, Any], n: int, seed_backend: str,
+                   input_backend: str) -> tuple[dict[str, float | None], dict[str, list[float]]]:
+    """Per batch: seed-mode time over noise-input time minus 1, the median of per-pass ratios, and the passes."""
+    median, per_pass = {}, {}
+    for batch in report["config"]["batches"]:
+        ratios = _paired_ratios(_find(report, kind="malade", backend=seed_backend, steps=n, batch=batch),
+                                _find(report, kind="malade", backend=input_backend, steps=n, batch=batch))
+        median[f"batch{batch}"] = statistics.median(ratios) - 1.0 if ratios else None
+        per_pass[f"batch{batch}"] = [r - 1.0 for r in ratios]
+    return median, per_pass
+
+
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
     """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
     cfg = report["config"]
@@ -75,12 +87,8 @@ def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
     peak = report["matmul_peak"]["gflops"]
     ort1 = _find(report, kind="malade", backend="ort-cpu", steps=n, batch=1)
     dg = _find(report, kind="defensegan", steps=cfg["dgan_steps"], restarts=10, batch=1)
-    seed_overhead, seed_overhead_per_pass = {}, {}
-    for batch in cfg["batches"]:
-        per_pass = _paired_ratios(_find(report, kind="malade", backend="ort-cpu-seed", steps=n, batch=batch),
-                                  _find(report, kind="malade", backend="ort-cpu", steps=n, batch=batch))
-        seed_overhead[f"batch{batch}"] = statistics.median(per_pass) - 1.0 if per_pass else None
-        seed_overhead_per_pass[f"batch{batch}"] = [r - 1.0 for r in per_pass]
+    seed_overhead, seed_overhead_per_pass = _seed_overhead(report, n, "ort-cpu-seed", "ort-cpu")
+    session_overhead, session_overhead_per_pass = _seed_overhead(report, n, "ort-session-seed", "ort-session")
     at_peak = {row["backend"]: row["gflops"] / peak_gflops(report, row["backend"]) for row in report["rows"]
                if row["kind"] == "malade" and row["batch"] == 64 and row["steps"] == n}
     batch1 = [row for row in report["rows"] if row["kind"] == "malade" and row["batch"] == 1 and row["steps"] == n]
@@ -102,6 +110,9 @@ def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
                                                         batch=1), ort1),
         "ort_seed_mode_overhead_vs_noise_input": seed_overhead,  # median of the per-pass ratios
         "ort_seed_mode_overhead_per_pass": seed_overhead_per_pass,
+        # the same through Session.predict, where the noise-input file needs its noise made on the host
+        "session_seed_mode_overhead_vs_noise_input": session_overhead,
+        "session_seed_mode_overhead_per_pass": session_overhead_per_pass,
         # each backend against the peak of its own precision (bf16 backends: the bf16 matmul peak)
         f"gflops_batch64_N{n}_fraction_of_matmul_peak": at_peak or None,
     }
@@ -141,12 +152,16 @@ def format_ratios(report: dict[str, Any]) -> str:
         f"{_fmt(fastest.get('ratio'), '.1f')}x{_pass_spread(r, fastest.get('backend'))}",
         f"PyTorch eager / ORT CPU, batch 1, N={n}: {_fmt(r[f'eager_over_ort_cpu_batch1_N{n}'], '.2f')}x",
     ]
-    for batch, overhead in r["ort_seed_mode_overhead_vs_noise_input"].items():
-        per_pass = r.get("ort_seed_mode_overhead_per_pass", {}).get(batch, [])
-        spread = (f" (median of {len(per_pass)} per-pass ratios, {min(per_pass) * 100:+.1f} to "
-                  f"{max(per_pass) * 100:+.1f} %)" if len(per_pass) > 1 else "")
-        lines.append(f"ORT seed mode vs noise input, {batch}: "
-                     f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
+    for key, label in (("ort_seed_mode", "ORT seed mode vs noise input"),
+                       ("session_seed_mode", "Session.predict end to end, seed file vs noise-input file (host noise)")):
+        for batch, overhead in r.get(f"{key}_overhead_vs_noise_input", {}).items():
+            if overhead is None and key == "session_seed_mode":
+                continue  # the end-to-end backends were not run
+            per_pass = r.get(f"{key}_overhead_per_pass", {}).get(batch, [])
+            spread = (f" (median of {len(per_pass)} per-pass ratios, {min(per_pass) * 100:+.1f} to "
+                      f"{max(per_pass) * 100:+.1f} %)" if len(per_pass) > 1 else "")
+            lines.append(f"{label}, {batch}: "
+                         f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
     fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
     for backend, fraction in fractions.items():
         precision = "bf16" if backend in BF16_BACKENDS else "fp32"

@@ -27,8 +27,8 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--steps", default=None, help="Malade chain lengths N [default: 10,25,50; quick: 10].")
 @click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
 @click.option("--backends", default=None, help="Comma-separated subset of: pytorch-eager, torchscript, ort-cpu, "
-                                               "ort-cpu-seed, openvino-cpu, openvino-cpu-bf16, ort-cuda, tensorrt, "
-                                               "pytorch-cuda-graphs "
+                                               "ort-cpu-seed, ort-session, ort-session-seed, openvino-cpu, "
+                                               "openvino-cpu-bf16, ort-cuda, tensorrt, pytorch-cuda-graphs "
                                                "[default: all; absent ones are recorded as skipped].")
 @click.option("--reps", default=None, type=int, help="Timed repetitions per case [default: 30; quick: 5].")
 @click.option("--warmup", default=None, type=int, help="Untimed warm-up calls per case [default: 3; quick: 1].")
