@@ -50,8 +50,8 @@ def _labels(defense: Defense, x: torch.Tensor, noise_seed: int) -> torch.Tensor:
 
 
 def compare_paired(reference: Defense, candidate: Defense, attack: Attack | None, images: torch.Tensor,
-                     labels: torch.Tensor, seed: int, batch_size: int = 100,
-                     progress: bool = True) -> dict[str, PairedResult]:
+                   labels: torch.Tensor, seed: int, batch_size: int = 100,
+                   progress: bool = True) -> dict[str, PairedResult]:
     """Paired results on clean images and (if ``attack``) on adversarial ones crafted once."""
     picks: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {"clean": [], "attacked": []}
     bar = tqdm(total=len(images), desc="paired chains", unit="img", disable=not progress)

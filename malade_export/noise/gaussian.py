@@ -1,10 +1,11 @@
 """Counter-based Gaussian noise from integer seeds, written once for numpy and torch.
 
 Why this shape: the exported graph must make the same noise in PyTorch, ONNX Runtime and the
-host (numpy), bit for bit. So the generator uses only int64 ``* + %`` with every product below
-2**62 (no overflow anywhere), exact int->float casts (< 2**23), exact float arithmetic on small dyadic rationals, table
-lookups (GatherElements) and one float32 multiply-add: no Log/Cos/Sqrt (libm rounds differently per runtime) and no RandomNormal
-op (unseedable in TensorRT, different in every runtime).
+host (numpy), bit for bit. So the generator uses only int64 ``* + % &`` with every product below
+2**62 (no overflow anywhere), exact int->float casts (< 2**23), exact float arithmetic on small
+dyadic rationals, table lookups (GatherElements) and one float32 multiply-add: no Log/Cos/Sqrt
+(libm rounds differently per runtime) and no RandomNormal op (unseedable in TensorRT, different in
+every runtime).
 
 The Gaussian is an inverse-CDF lookup: the top 16 of 23 uniform bits pick one of 65,536
 equal-probability cells, the low 7 bits place the sample inside it along the tangent of the
