@@ -41,7 +41,8 @@ def _io_table(fmt: str, noise_mode: str, steps: int, votes: int, shape: list[int
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled classifier A, Fashion-MNIST].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
-              help="sDAE (or DAE, giving Mala) checkpoint [default: bundled sDAE trained under classifier A].")
+              help="sDAE (or DAE, giving Mala) checkpoint [default: the bundled 48-channel sDAE trained under "
+                   "classifier A].")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default=None,
               help="Output format [default: torchscript for .pt/.pth/.ts, else onnx].")
 @click.option("--noise", "noise_mode", type=click.Choice(["input", "seed"]), default="input", show_default=True,
