@@ -57,5 +57,5 @@ def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", no
     return ExportResult(out, out.stat().st_size, report)
 
 
-__all__ = ["DEFAULT_OPSET", "DEFAULT_TARGET", "DTYPES", "GRAPH_TARGETS", "ExportResult", "FORMATS", "INPUT_NAMES", "NOISE_MODES", "OUTPUT_NAMES",
-           "export_defense", "read_metadata", "verify_export"]
+__all__ = ["DEFAULT_OPSET", "DEFAULT_TARGET", "DTYPES", "GRAPH_TARGETS", "ExportResult", "FORMATS", "INPUT_NAMES",
+           "NOISE_MODES", "OUTPUT_NAMES", "export_defense", "read_metadata", "verify_export"]

@@ -81,14 +81,13 @@ class OpenVINOSession(DefenseSession):
 
     def _request(self, batch: int) -> Any:
         requests = self._local.__dict__.setdefault("requests", {})  # batch size (None: dynamic) -> request
-        request = requests.get(batch)
-        if request is None:
-            compiled = self._compiled_for(batch)
-            if compiled is self.compiled:  # past the static limit: all such sizes share one request
-                request = requests.get(None) or requests.setdefault(None, compiled.create_infer_request())
-            else:
-                request = requests[batch] = compiled.create_infer_request()
-        return request
+        if batch in requests:
+            return requests[batch]
+        compiled = self._compiled_for(batch)
+        key = None if compiled is self.compiled else batch  # past the static limit: all such sizes share one
+        if key not in requests:
+            requests[key] = compiled.create_infer_request()
+        return requests[key]
 
     def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         results = self._request(len(feeds["x"])).infer(feeds)
