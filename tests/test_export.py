@@ -1,7 +1,5 @@
 """The fused graph: parity with PyTorch in every runtime, metadata, and refusal of bad input."""
-import io
 import json
-import warnings
 
 import numpy as np
 import onnx
@@ -10,15 +8,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from malade_export.noise.gaussian import NOISE_GENERATOR
 from malade_export.cli.export import main as export_main
+from malade_export.errors import MaladeError
 from malade_export.export import export_defense
 from malade_export.export.graphs import build_graph
 from malade_export.export.onnx_export import FORBIDDEN_OPS
 from malade_export.export.torchscript_export import METADATA_FILE
 from malade_export.loading import load_defense
 from malade_export.noise import seeded_noise
-from malade_export.noise.torch_ops import seeded_noise_torch
+from malade_export.noise.gaussian import NOISE_GENERATOR
+from malade_export.noise.onnx_ops import attach_seeded_noise
 from malade_export.runtime import read_metadata
 
 STEPS = 4
@@ -68,19 +67,23 @@ def test_seed_graph_matches_pytorch_and_is_reproducible(loaded, exported, batch)
 
 
 def test_seeded_noise_is_bit_identical_in_onnxruntime():
-    class NoiseProbe(torch.nn.Module):
-        def forward(self, seed):
-            return seeded_noise_torch(seed, STEPS, (1, 28, 28), votes=2)
-
-    buffer = io.BytesIO()
-    seeds = np.array([3, 2**62 - 5, -7, 0], dtype=np.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(NoiseProbe(), (torch.from_numpy(seeds),), buffer, dynamo=False, opset_version=18,
-                          input_names=["seed"], dynamic_axes={"seed": {0: "b"}})
-    got = ort.InferenceSession(buffer.getvalue()).run(None, {"seed": seeds})[0]
+    # A graph that only passes its noise through: with the generator attached, it outputs the noise.
+    noise = onnx.helper.make_tensor_value_info("noise", onnx.TensorProto.FLOAT, [STEPS, "chains", 1, 28, 28])
+    out = onnx.helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [STEPS, "chains", 1, 28, 28])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["noise"], ["out"])], "probe", [noise], [out])
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    attach_seeded_noise(model, STEPS, (1, 28, 28), votes=2)
+    onnx.checker.check_model(model, full_check=True)
+    seeds = np.array([3, 2**62 - 5, -7, 0, -(2**63), 2**63 - 1], dtype=np.int64)
+    got = ort.InferenceSession(model.SerializeToString()).run(None, {"seed": seeds})[0]
     want = seeded_noise(seeds, STEPS, (1, 28, 28), votes=2)
     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_seed_mode_refuses_opsets_without_bitwise_ops(loaded, tmp_path):
+    with pytest.raises(MaladeError, match="opset 18"):
+        export_defense(loaded, tmp_path / "m.onnx", noise_mode="seed", opset=17)
+    assert not list(tmp_path.iterdir())
 
 
 def test_seeded_sample_is_the_same_at_batch_1_and_64(exported):

@@ -22,6 +22,25 @@ def test_sample_noise_does_not_depend_on_batch():
         np.testing.assert_array_equal(seeded_noise(seeds[i: i + 1], 4, (1, 8, 8))[:, 0], batch[:, i])
 
 
+def test_uniform_bits_are_splitmix64s_outputs():
+    """Checked against the reference algorithm (Vigna's splitmix64.c) in plain Python integers."""
+    from malade_export.noise.gaussian import UNIFORM_BITS, _uniform_bits
+    from malade_export.noise.numpy_ops import NumpyOps
+
+    def splitmix64(seed, count):
+        state, mask = seed % 2**64, 2**64 - 1
+        for _ in range(count):
+            state = (state + 0x9E3779B97F4A7C15) & mask
+            z = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+            yield z ^ (z >> 31)
+
+    seeds = [0, 12345, -3, 2**62 - 1]
+    bits = _uniform_bits(np.array(seeds), 1, 1, 50, NumpyOps()).reshape(len(seeds), 50)
+    for row, seed in zip(bits, seeds):
+        assert [int(b) for b in row] == [z >> (64 - UNIFORM_BITS) for z in splitmix64(seed, 50)]
+
+
 def test_noise_is_standard_normal_and_uncorrelated():
     z = seeded_noise(np.arange(100), 10, (1, 28, 28)).astype(np.float64)
     flat = z.ravel()

@@ -11,6 +11,8 @@ import torch
 from ..atomic import atomic_path
 from ..errors import MaladeError
 from ..loading import LoadedDefense
+from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
+from ..noise.onnx_ops import attach_seeded_noise
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
 from .metadata import export_metadata
 
@@ -19,25 +21,33 @@ DEFAULT_TARGET = "onnxruntime"  # the runtime the Session, the C++ harness and m
 FORBIDDEN_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
 
 
-def _dynamic_axes(noise_mode: str) -> dict[str, dict[int, str]]:
-    axes = {"x": {0: "batch"}, "logits": {0: "batch"}, "purified": {0: "batch"}, "score": {0: "batch"}}
-    axes["noise" if noise_mode == "input" else "seed"] = {1: "chains"} if noise_mode == "input" else {0: "batch"}
-    return axes
+def _dynamic_axes() -> dict[str, dict[int, str]]:
+    return {"x": {0: "batch"}, "noise": {1: "chains"}, "logits": {0: "batch"}, "purified": {0: "batch"},
+            "score": {0: "batch"}}
 
 
 def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str = "fp32",
                   opset: int = DEFAULT_OPSET, target: str = DEFAULT_TARGET) -> onnx.ModelProto:
-    """Trace the defence, its denoiser spelled for ``target``, into an ONNX model with metadata, checked."""
-    graph = build_graph(loaded.defense, noise_mode, dtype, target)
+    """Trace the defence, its denoiser spelled for ``target``, into an ONNX model with metadata, checked.
+
+    Seed mode traces the noise-input graph and puts the noise generator's own ONNX nodes in
+    front of it (``attach_seeded_noise``): they compute in uint64, which torch cannot trace.
+    """
+    if noise_mode == "seed" and opset < SEED_MIN_OPSET:
+        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); got {opset}")
+    defense = loaded.defense
+    graph = build_graph(defense, "input", dtype, target)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, example_inputs(loaded.defense, noise_mode, batch=2), buffer, dynamo=False,
-            input_names=INPUT_NAMES[noise_mode], output_names=OUTPUT_NAMES,
-            dynamic_axes=_dynamic_axes(noise_mode), opset_version=opset, do_constant_folding=True,
+            graph, example_inputs(defense, "input", batch=2), buffer, dynamo=False,
+            input_names=INPUT_NAMES["input"], output_names=OUTPUT_NAMES,
+            dynamic_axes=_dynamic_axes(), opset_version=opset, do_constant_folding=True,
         )
     model = onnx.load_from_string(buffer.getvalue())
+    if noise_mode == "seed":
+        attach_seeded_noise(model, defense.steps, defense.input_shape, defense.votes)
     random_ops = sorted({n.op_type for n in model.graph.node} & FORBIDDEN_OPS)
     if random_ops:
         raise MaladeError(f"exported graph contains non-reproducible ops {random_ops}")

@@ -9,26 +9,43 @@ from .gaussian import gaussian_from_seeds
 
 
 class NumpyOps:
-    def arange(self, n: int, like: Any) -> np.ndarray:
-        return np.arange(n, dtype=np.int64)
+    """Words are uint64 arrays: numpy wraps their arithmetic mod 2**64 and shifts them logically."""
+
+    def seed_words(self, seeds: np.ndarray) -> np.ndarray:
+        return seeds.astype(np.int64).view(np.uint64).reshape(1, 1, -1, 1)
+
+    def words(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype=np.uint64)
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def xor(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a ^ b
+
+    def shift_right(self, a: np.ndarray, bits: int) -> np.ndarray:
+        return a >> np.uint64(bits)
+
+    def flatten(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(-1)
 
     def to_float(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.float32)
 
-    def exact_div(self, a: np.ndarray, b: int) -> np.ndarray:
-        return a // b
-
-    def float_const(self, value: float, like: Any) -> np.float32:
+    def float_const(self, value: float) -> np.float32:
         return np.float32(value)
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
 
     def floor(self, a: np.ndarray) -> np.ndarray:
         return np.floor(a)
 
     def to_index(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.int64)
-
-    def permute(self, a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
-        return a.transpose(order)
 
     def lookup(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
         return values[index]
@@ -38,6 +55,5 @@ def seeded_noise(seeds: np.ndarray | list[int], steps: int, shape: tuple[int, in
     """Exactly the noise a seed-mode graph makes: float32 [steps, votes * B, C, H, W]."""
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     pixels = int(np.prod(shape))
-    with np.errstate(over="raise"):
-        flat = gaussian_from_seeds(seeds, votes, steps, pixels, NumpyOps())
+    flat = gaussian_from_seeds(seeds, votes, steps, pixels, NumpyOps())
     return np.ascontiguousarray(flat.reshape(steps, votes * len(seeds), *shape), dtype=np.float32)

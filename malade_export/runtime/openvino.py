@@ -3,9 +3,9 @@
 On CPUs with AVX512-BF16 or AMX, bfloat16 runs the chain several times faster than float32 (see
 the README's latency section, and its robustness check of the bf16 chain). OpenVINO picks bf16
 by itself on such CPUs, so the precision is always set explicitly here, and ``precision`` reports
-what OpenVINO actually chose. Seed-mode files are refused: OpenVINO's CPU plugin narrows int64
-to int32, the seed input itself included (a seed of 2**40 + 12345 arrives as 12345), which
-breaks the noise hash silently and cannot be undone inside the graph.
+what OpenVINO actually chose. Seed-mode files are refused: OpenVINO's CPU plugin narrows 64-bit
+integers to 32 bits, the int64 seed input itself included (a seed of 2**40 + 12345 arrives as
+12345), which breaks the noise generator silently and cannot be undone inside the graph.
 
 Each batch size is compiled once with static shapes on first use (0.1 s here): OpenVINO's CPU
 plugin re-infers shapes on every call of a dynamic-batch model, which cost 5-7 % at batch 1.
@@ -58,7 +58,7 @@ class OpenVINOSession(DefenseSession):
         self._describe_graph(path, inputs, shape, read_metadata(_framework_metadata(model)), clip_input)
         if self.noise_mode == "seed":
             raise MaladeError(f"{path} is a seed-mode file, which OpenVINO computes wrongly (its CPU plugin narrows "
-                              "int64 to int32); export with --noise input for OpenVINO")
+                              "64-bit integers to 32 bits); export with --noise input for OpenVINO")
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
