@@ -161,6 +161,8 @@ def test_cli_picks_the_graph_target_for_the_runtime(tiny_checkpoints, tmp_path, 
     (["--format", "torchscript", "--dtype", "fp16"], "fp16 is supported for --format onnx only"),
     (["--schedule", "alpha0=x"], "schedule alpha0 must be a number"),
     (["--opset", "7"], "opset 7 is unsupported"),
+    (["--noise", "seed", "--opset", "17"], "--noise seed needs opset 18"),
+    (["--noise", "seed", "--trt-engine", "e.plan"], "--trt-engine needs --noise input"),
 ])
 def test_cli_bad_input_is_one_line_and_leaves_no_file(tiny_checkpoints, tmp_path, args, message):
     result = _cli(tiny_checkpoints, *args, str(tmp_path / "o.onnx"))

@@ -93,6 +93,9 @@ def _export(out: Path, steps: int, classifier: str | None, sdae: str | None, fmt
     if trt_engine:
         from ..runtime.trt import require_tensorrt
 
+        if noise_mode == "seed":
+            raise MaladeError("--trt-engine needs --noise input: TensorRT has no unsigned 64-bit integers, "
+                              "which seed mode's noise generator computes in")
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")
