@@ -27,7 +27,11 @@ class NoiseInputGraph(nn.Module):
 
 
 class SeedGraph(nn.Module):
-    """Inputs ``x`` and ``seed`` int64 [B]: the graph makes its own counter-based Gaussian noise."""
+    """Inputs ``x`` and ``seed`` int64 [B]: the graph makes its own counter-based Gaussian noise.
+
+    Traced as is for TorchScript. The ONNX seed file is the noise-input graph with the
+    generator's own uint64 nodes in front (``noise.onnx_ops``); this module is its reference.
+    """
 
     def __init__(self, defense: MaladeDefense) -> None:
         super().__init__()
