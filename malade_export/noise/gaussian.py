@@ -60,6 +60,22 @@ class ArrayOps(Protocol):
     def lookup(self, values: np.ndarray, index: Any) -> Any: ...
 
 
+class OperatorArithmetic:
+    """``add``, ``mul``, ``xor`` and ``sub`` as Python's operators: what array libraries share."""
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def xor(self, a: Any, b: Any) -> Any:
+        return a ^ b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+
 @functools.cache
 def quantile_tables() -> tuple[np.ndarray, np.ndarray]:
     """float32 (middle quantile, quantile change across the cell) for each of the 2**CELL_BITS cells."""

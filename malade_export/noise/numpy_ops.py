@@ -1,14 +1,12 @@
 """numpy primitives for the noise generator: the host twin of the graph (no torch needed)."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from .gaussian import gaussian_from_seeds
+from .gaussian import OperatorArithmetic, gaussian_from_seeds
 
 
-class NumpyOps:
+class NumpyOps(OperatorArithmetic):
     """Words are uint64 arrays: numpy wraps their arithmetic mod 2**64 and shifts them logically."""
 
     def seed_words(self, seeds: np.ndarray) -> np.ndarray:
@@ -16,15 +14,6 @@ class NumpyOps:
 
     def words(self, values: np.ndarray) -> np.ndarray:
         return np.asarray(values, dtype=np.uint64)
-
-    def add(self, a: Any, b: Any) -> Any:
-        return a + b
-
-    def mul(self, a: Any, b: Any) -> Any:
-        return a * b
-
-    def xor(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a ^ b
 
     def shift_right(self, a: np.ndarray, bits: int) -> np.ndarray:
         return a >> np.uint64(bits)
@@ -37,9 +26,6 @@ class NumpyOps:
 
     def float_const(self, value: float) -> np.float32:
         return np.float32(value)
-
-    def sub(self, a: Any, b: Any) -> Any:
-        return a - b
 
     def floor(self, a: np.ndarray) -> np.ndarray:
         return np.floor(a)

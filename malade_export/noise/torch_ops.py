@@ -1,15 +1,13 @@
 """torch primitives for the noise generator: traced into the exported TorchScript graph."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
-from .gaussian import gaussian_from_seeds
+from .gaussian import OperatorArithmetic, gaussian_from_seeds
 
 
-class TorchOps:
+class TorchOps(OperatorArithmetic):
     """Words are int64 tensors holding the uint64 bits: torch has no usable uint64 arithmetic.
 
     int64 ``+ *`` wrap mod 2**64 and ``^`` is bitwise, so they give the unsigned results' bits;
@@ -26,15 +24,6 @@ class TorchOps:
         bits = np.asarray(values, dtype=np.uint64).view(np.int64)
         return torch.from_numpy(np.array(bits)).to(self.device)
 
-    def add(self, a: Any, b: Any) -> Any:
-        return a + b
-
-    def mul(self, a: Any, b: Any) -> Any:
-        return a * b
-
-    def xor(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a ^ b
-
     def shift_right(self, a: torch.Tensor, bits: int) -> torch.Tensor:
         return (a >> bits) & ((1 << (64 - bits)) - 1)
 
@@ -46,9 +35,6 @@ class TorchOps:
 
     def float_const(self, value: float) -> torch.Tensor:
         return torch.tensor(value, dtype=torch.float32, device=self.device)
-
-    def sub(self, a: Any, b: Any) -> Any:
-        return a - b
 
     def floor(self, a: torch.Tensor) -> torch.Tensor:
         return torch.floor(a)
