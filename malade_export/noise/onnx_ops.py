@@ -1,8 +1,9 @@
 """The noise generator as ONNX nodes, put in front of a noise-input graph to make a seed-mode file.
 
 Why not trace the torch twin: torch has no usable uint64 arithmetic, and its exporter turns an
-int64 right shift into an int64 ``Div`` (wrong when the top bit is set, and slow). Built here through the same ``ArrayOps`` code, the graph computes in
-ONNX uint64 and makes the numpy twin's noise bit for bit.
+int64 right shift into an int64 ``Div`` (wrong when the top bit is set, and slow). Built here
+through the same ``ArrayOps`` code, the graph computes in ONNX uint64 and makes the numpy twin's
+noise bit for bit.
 """
 from __future__ import annotations
 
