@@ -33,7 +33,7 @@ DESCRIPTIONS = {
                    "the host (numpy), ONNX Runtime CPU, softmax",
     "ort-session-seed": "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph",
     "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, float32 forced, noise fed in (seed mode is "
-                    "unsupported: OpenVINO narrows its int64 arithmetic to int32, which changes the noise)",
+                    "unsupported: OpenVINO narrows 64-bit integers to 32 bits, which changes the noise)",
     "openvino-cpu-bf16": "OpenVINO CPU plugin on the same ONNX file in bfloat16 (CPUs with AVX512-BF16 or AMX; "
                          "robustness checked separately), noise fed in",
     "ort-cuda": "ONNX Runtime CUDA provider, noise fed in (host copies included)",

@@ -91,11 +91,11 @@ def _export(out: Path, steps: int, classifier: str | None, sdae: str | None, fmt
 
     fmt = _format_for(out, fmt)
     if trt_engine:
-        from ..runtime.trt import require_tensorrt
-
         if noise_mode == "seed":
             raise MaladeError("--trt-engine needs --noise input: TensorRT has no unsigned 64-bit integers, "
                               "which seed mode's noise generator computes in")
+        from ..runtime.trt import require_tensorrt
+
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")

@@ -19,11 +19,8 @@ from .metadata import export_metadata
 DEFAULT_OPSET = 18
 DEFAULT_TARGET = "onnxruntime"  # the runtime the Session, the C++ harness and most servers use
 FORBIDDEN_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
-
-
-def _dynamic_axes() -> dict[str, dict[int, str]]:
-    return {"x": {0: "batch"}, "noise": {1: "chains"}, "logits": {0: "batch"}, "purified": {0: "batch"},
-            "score": {0: "batch"}}
+DYNAMIC_AXES = {"x": {0: "batch"}, "noise": {1: "chains"}, "logits": {0: "batch"}, "purified": {0: "batch"},
+                "score": {0: "batch"}}  # of the traced noise-input graph; seed mode swaps noise for seed [batch]
 
 
 def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str = "fp32",
@@ -43,7 +40,7 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
         torch.onnx.export(
             graph, example_inputs(defense, "input", batch=2), buffer, dynamo=False,
             input_names=INPUT_NAMES["input"], output_names=OUTPUT_NAMES,
-            dynamic_axes=_dynamic_axes(), opset_version=opset, do_constant_folding=True,
+            dynamic_axes=DYNAMIC_AXES, opset_version=opset, do_constant_folding=True,
         )
     model = onnx.load_from_string(buffer.getvalue())
     if noise_mode == "seed":
