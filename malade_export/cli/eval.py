@@ -7,18 +7,15 @@ from typing import Any
 
 import click
 
-<<<<<<< HEAD
-from .common import (DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, read_options, resolve_device,
-                     source_options)
-=======
 from .common import (
     DEVICE_CHOICES,
     TerseCommand,
     command_line,
     one_line_errors,
+    read_options,
     resolve_device,
+    source_options,
 )
->>>>>>> main
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
 RUNTIME_CHOICES = ["torch", "ort", "openvino-f32", "openvino-bf16"]
