@@ -1,7 +1,9 @@
 """`malade train-classifier | train-dae | train-sdae`: thin wrappers over malade_export.train."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -9,13 +11,6 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import default_val_size, load_split, train_val_split
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
-<<<<<<< HEAD
-from ..train import (TrainSettings, Trained, accuracy, distill_sdae, reconstruction_mse, train_classifier,
-                     train_dae)
-from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
-                     resolve_device)
-
-=======
 from ..train import (
     Trained,
     TrainSettings,
@@ -31,9 +26,10 @@ from .common import (
     command_line,
     data_options,
     one_line_errors,
+    read_options,
     resolve_device,
 )
->>>>>>> main
+from .recipe_options import pop_recipe, recipe_options
 
 STUDENT_CHANNELS, STUDENT_KERNEL = 32, 3  # distill-sdae's default student: 10x fewer FLOPs than the default sDAE
 
@@ -46,7 +42,7 @@ def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Call
             click.option("--epochs", default=default_epochs, show_default=True, type=click.IntRange(1)),
             click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1)),
             click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
-                         help="Adam learning rate."),
+                         help="Learning rate (Adam's unless --optimizer; the peak under --schedule)."),
             click.option("--seed", default=0, show_default=True, help="Seed for init, shuffling and noise."),
             click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True),
             click.option("--limit", type=click.IntRange(1), default=None,
@@ -86,13 +82,20 @@ def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
 
 @click.command("train-classifier", cls=TerseCommand)
 @click.option("--arch", type=click.Choice(list(CLASSIFIERS)), default="A", show_default=True,
-              help="Defense-GAN classifier architecture (E = the black-box substitute).")
+              help="Classifier architecture: Defense-GAN's A-E (E = the black-box substitute), or "
+                   "airbench-small for 32 x 32 colour images.")
+@recipe_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_classifier_cmd(arch: str, **kw: Any) -> None:
-    """Train classifier A-E with cross-entropy (Adam, batch 128)."""
+def train_classifier_cmd(arch: str, augment: str, crop_pad: int, channels_last: bool, keep_best: bool,
+                         **kw: Any) -> None:
+    """Train a classifier with cross-entropy (default: Adam, batch 128, no augmentation)."""
+    recipe = pop_recipe(kw)
     train, val, test = _load_data(kw)
-    result = train_classifier(arch, train, val, _settings(kw, len(val)), log=click.echo)
+    settings = replace(_settings(kw, len(val)), recipe=recipe, augment=augment, crop_pad=crop_pad,
+                       channels_last=channels_last)
+    on_best = (lambda partial: save_checkpoint(partial.model, partial.config, kw["out"])) if keep_best else None
+    result = train_classifier(arch, train, val, settings, log=click.echo, on_best=on_best)
     _save(result, kw["out"], {"test_accuracy": accuracy(result.model, test)})
 
 

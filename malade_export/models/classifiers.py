@@ -5,10 +5,12 @@ here, not hard-coded for 28 x 28: a 3 x 32 x 32 input builds and runs too.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from .cifar_net import airbench_small
 
 Shape = tuple[int, int, int]
 
@@ -82,4 +84,5 @@ CLASSIFIERS: dict[str, Callable[[Shape, int], nn.Sequential]] = {
     "C": classifier_c,
     "D": classifier_d,
     "E": classifier_e,
+    "airbench-small": airbench_small,
 }

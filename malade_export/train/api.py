@@ -1,6 +1,7 @@
 """Train a classifier, DAE or sDAE and describe it in a checkpoint config."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,15 +13,21 @@ from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
 from ..provenance import checkpoint_provenance
+from .augment import make_augment
 from .distill import distill_gap, distill_loss
 from .loop import Log, fit
 from .metrics import accuracy, reconstruction_mse
 from .objectives import class_balance_weights, classifier_loss, dae_loss
+from .recipe import Recipe
 
 
 @dataclass
 class TrainSettings:
-    """Hyper-parameters shared by every trainer (defaults: the paper's Adam 1e-3, batch 128)."""
+    """Hyper-parameters shared by every trainer (defaults: the paper's Adam 1e-3, batch 128, no augmentation).
+
+    ``recipe``, ``augment`` (see train/augment.py) and ``channels_last`` are used by the classifier
+    trainer, where colour images need them.
+    """
 
     epochs: int = 10
     batch_size: int = 128
@@ -30,6 +37,10 @@ class TrainSettings:
     dataset: str = "fashion-mnist"
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    recipe: Recipe = field(default_factory=Recipe)
+    augment: str = "none"
+    crop_pad: int = 2
+    channels_last: bool = False
 
 
 @dataclass
@@ -46,21 +57,39 @@ def _provenance(settings: TrainSettings, history: list[dict[str, float]], data: 
         "training": {
             "epochs": settings.epochs, "batch_size": settings.batch_size, "lr": settings.lr,
             "seed": settings.seed, "train_size": len(data), "history": history, **settings.extra,
+            "recipe": settings.recipe.as_dict(), "augment": settings.augment, "crop_pad": settings.crop_pad,
         },
         **checkpoint_provenance(settings.command),
     }
 
 
-def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainSettings, log: Log = print) -> Trained:
-    """Train classifier ``arch`` (A-E) with cross-entropy; validation accuracy per epoch."""
+def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainSettings, log: Log = print,
+                     on_best: Callable[[Trained], None] | None = None) -> Trained:
+    """Train classifier ``arch`` with cross-entropy; validation accuracy per epoch.
+
+    ``on_best`` receives the model (config with the history so far) whenever validation accuracy
+    improves, so a long run that is stopped still leaves its best epoch behind.
+    """
     config: dict[str, Any] = {"kind": "classifier", "arch": arch, "input_shape": list(train.input_shape),
                               "num_classes": train.num_classes}
     torch.manual_seed(settings.seed)
     model = build_model(config).to(settings.device)
-    history = fit(
-        model, classifier_loss(model), train, epochs=settings.epochs, batch_size=settings.batch_size,
-        lr=settings.lr, seed=settings.seed, device=settings.device,
+    history: list[dict[str, float]] = []
+    best = [-1.0]
+
+    def after_epoch(record: dict[str, float]) -> None:
+        history.append(record)
+        if on_best is not None and record["val_accuracy"] > best[0]:
+            best[0] = record["val_accuracy"]
+            partial = {**config, **_provenance(settings, list(history), train), "partial_epochs": len(history)}
+            on_best(Trained(model, partial))
+
+    fit(
+        model, classifier_loss(model, settings.recipe.label_smoothing), train, epochs=settings.epochs,
+        batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, device=settings.device,
         validate=lambda: {"val_accuracy": accuracy(model, val, settings.device)}, log=log, desc=f"classifier {arch}",
+        recipe=settings.recipe, augment=make_augment(settings.augment, settings.crop_pad, settings.seed),
+        channels_last=settings.channels_last, on_epoch=after_epoch,
     )
     config.update(_provenance(settings, history, train))
     return Trained(model.cpu().eval(), config)

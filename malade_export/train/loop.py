@@ -1,7 +1,8 @@
-"""The one training loop every objective shares: shuffled mini-batches, Adam, a progress bar."""
+"""The one training loop every objective shares: shuffled mini-batches, a recipe's optimiser, a progress bar."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -9,6 +10,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data import ImageSet
+from .augment import Augment
+from .recipe import Recipe, make_optimizer, make_scheduler
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Log = Callable[[str], None]
@@ -40,27 +43,47 @@ def fit(
     validate: Callable[[], dict[str, float]],
     log: Log = print,
     desc: str = "train",
+    recipe: Recipe | None = None,
+    augment: Augment | None = None,
+    channels_last: bool = False,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Train ``model`` in place; returns per-epoch history (mean train loss + validation metrics)."""
+    """Train ``model`` in place; returns per-epoch history (mean train loss, seconds, validation metrics).
+
+    ``recipe`` picks optimiser and schedule (default: Adam at a constant ``lr``); ``augment``
+    transforms each training batch; ``on_epoch`` sees each epoch's record (e.g. to keep the best).
+    """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    recipe = recipe or Recipe()
+    steps = (len(train) + batch_size - 1) // batch_size
+    optimizer = make_optimizer(model, recipe, lr)
+    scheduler = make_scheduler(optimizer, recipe, steps * epochs)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
     history: list[dict[str, float]] = []
     for epoch in range(1, epochs + 1):
         model.train()
         total, count = 0.0, 0
-        steps = (len(train) + batch_size - 1) // batch_size
+        start = time.perf_counter()
         bar = tqdm(batches(train, batch_size, device, rng), total=steps, desc=f"{desc} {epoch}/{epochs}", leave=False)
         for images, labels in bar:
-            loss = loss_fn(images, labels)
+            if augment is not None:
+                images = augment(images)
+            loss = loss_fn(images.contiguous(memory_format=memory_format), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            scheduler.step()
             total += loss.item() * len(labels)
             count += len(labels)
             bar.set_postfix(loss=f"{total / count:.4f}")
+        seconds = time.perf_counter() - start
         model.eval()
-        record = {"epoch": epoch, "train_loss": total / max(count, 1), **validate()}
+        record = {"epoch": epoch, "train_loss": total / max(count, 1), "train_seconds": seconds, **validate()}
         history.append(record)
         log(f"{desc} epoch {epoch}/{epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
+        if on_epoch is not None:
+            on_epoch(record)
+    model.to(memory_format=torch.contiguous_format)
     return history

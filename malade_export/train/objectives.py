@@ -9,8 +9,8 @@ from torch import nn
 from .loop import LossFn
 
 
-def classifier_loss(classifier: nn.Module) -> LossFn:
-    return lambda images, labels: F.cross_entropy(classifier(images), labels)
+def classifier_loss(classifier: nn.Module, label_smoothing: float = 0.0) -> LossFn:
+    return lambda images, labels: F.cross_entropy(classifier(images), labels, label_smoothing=label_smoothing)
 
 
 def class_balance_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
