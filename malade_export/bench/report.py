@@ -81,7 +81,8 @@ def _seed_overhead(report: dict[str, Any], n: int, seed_backend: str,
 
 
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
-    """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
+    """The four goal ratios (Defense-GAN / Malade, eager / ORT, seed overhead, % of peak); None where a
+    needed row was not run (or was skipped)."""
     cfg = report["config"]
     n = goal_steps(cfg["steps"])
     peak = report["matmul_peak"]["gflops"]
