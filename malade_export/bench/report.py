@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..atomic import atomic_path, write_text_atomic
-from .backends import BF16_BACKENDS
+from .backends import is_bf16
 
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
 Row = dict[str, Any]
@@ -24,7 +24,7 @@ def _find(report: dict[str, Any], **keys: object) -> Row | None:
 
 def peak_gflops(report: dict[str, Any], backend: str) -> float:
     """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32)."""
-    if backend in BF16_BACKENDS and report.get("matmul_peak_bf16"):
+    if is_bf16(backend) and report.get("matmul_peak_bf16"):
         return float(report["matmul_peak_bf16"]["gflops"])
     return float(report["matmul_peak"]["gflops"])
 
@@ -81,7 +81,8 @@ def _seed_overhead(report: dict[str, Any], n: int, seed_backend: str,
 
 
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
-    """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
+    """The four goal ratios (Defense-GAN / Malade, eager / ORT, seed overhead, % of peak); None where a
+    needed row was not run (or was skipped)."""
     cfg = report["config"]
     n = goal_steps(cfg["steps"])
     peak = report["matmul_peak"]["gflops"]
@@ -164,7 +165,7 @@ def format_ratios(report: dict[str, Any]) -> str:
                          f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
     fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
     for backend, fraction in fractions.items():
-        precision = "bf16" if backend in BF16_BACKENDS else "fp32"
+        precision = "bf16" if is_bf16(backend) else "fp32"
         lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured {precision} "
                      "matmul peak")
     if not fractions:
