@@ -233,7 +233,7 @@ def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None
     files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
     ov_outputs = list(make_runner("openvino-cpu", files, 3, 1)().values())
     ort_outputs = make_runner("ort-cpu", files, 3, 1)()  # same x and noise: both seeded by the batch size
-    for ov_out, ort_out in zip(ov_outputs, ort_outputs):
+    for ov_out, ort_out in zip(ov_outputs, ort_outputs, strict=True):
         np.testing.assert_allclose(np.asarray(ov_out), ort_out, atol=1e-4)
 
 

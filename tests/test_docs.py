@@ -34,6 +34,7 @@ def test_every_link_resolves_to_a_file_in_the_repository(page):
 def test_readme_is_a_front_door():
     text = (ROOT / "README.md").read_text()
     assert len(text.splitlines()) <= 200
-    assert "python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 . && .venv/bin/malade-export --steps 10 out.onnx" in text
+    assert ("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 . && "
+            ".venv/bin/malade-export --steps 10 out.onnx") in text
     assert "bash scripts/test.sh" in text
     assert not re.search(r"\b[0-9a-f]{7,40}\b", text.replace("1805.12017", "")), "commit hashes belong in results/"

@@ -8,8 +8,8 @@ Defense-GAN used), lambda_rho flips sign every 3 rounds so the new points do not
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ class BlackBox(Attack):
     @classmethod
     def train(cls, oracle: Model, holdout: torch.Tensor, num_classes: int, eps: float = 0.3,
               settings: SubstituteSettings = SubstituteSettings(),
-              progress: Callable[[str], None] = lambda _: None) -> "BlackBox":
+              progress: Callable[[str], None] = lambda _: None) -> BlackBox:
         substitute, size = train_substitute(oracle, holdout, num_classes, settings, progress)
         return cls(substitute, eps, settings, size)
 

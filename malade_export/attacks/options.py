@@ -38,7 +38,9 @@ class AttackOptions:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> AttackOptions:
-        """From ``malade eval``'s values (typed, or as text in a recorded command); the run's seed seeds the substitute."""
+        """From ``malade eval``'s values (typed, or as text in a recorded command).
+
+        The run's seed also seeds the black-box substitute."""
         return cls(
             eps=float(params["eps"]), rfgsm_alpha=float(params["rfgsm_alpha"]), pgd_steps=int(params["pgd_steps"]),
             pgd_alpha=float(params["pgd_alpha"]), pgd_random_start=not params.get("no_random_start", False),

@@ -7,9 +7,9 @@ with a one-line reason, which the suite records as "skipped" instead of failing.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -133,7 +133,8 @@ def _ort_session(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _session(files.onnx, files, batch, threads)
 
 
-@backend("ort-session-seed", "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph")
+@backend("ort-session-seed",
+         "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph")
 def _ort_session_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _session(files.onnx_seed, files, batch, threads)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..atomic import atomic_path, write_text_atomic
 from .backends import is_bf16
@@ -38,7 +39,7 @@ def _paired_ratios(num: Row | None, den: Row | None) -> list[float]:
     num_passes, den_passes = (row.get("pass_medians_ms", []) if row else [] for row in (num, den))
     if len(num_passes) != len(den_passes):
         return []
-    return [a / b for a, b in zip(num_passes, den_passes)]
+    return [a / b for a, b in zip(num_passes, den_passes, strict=True)]
 
 
 def table6(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -188,7 +189,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     lines = [
         "# Malade vs Defense-GAN latency" + (" (quick run)" if cfg["quick"] else ""), "",
-        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
+        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, "
+        f"GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
         f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes"
@@ -204,16 +206,18 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Malade", "",
     ]
     malade = [r for r in report["rows"] if r["kind"] == "malade"]
-    lines += _table(["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
-                    [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
-                      f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
-                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
+    lines += _table(
+        ["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
+        [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
+          f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
+          f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
     lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
-    lines += _table(["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
-                    [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
-                      f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
-                      f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
+    lines += _table(
+        ["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
+        [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
+          f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
+          f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
     steps = cfg["dgan_steps"]
     lines += ["", "## Paper Table 6 layout (seconds, batch 1; paper: TITAN V)", ""]
     lines += _table(["N", "Malade ORT CPU", "Malade eager", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}",

@@ -3,5 +3,5 @@ from .build import ChainSettings, LoadedDefense, load_defense
 from .langevin import MAX_STEPS, MAX_VOTES, DefenseOutput, MaladeDefense
 from .presets import DEFAULT_PRESET, PRESETS, Preset, preset
 
-__all__ = ["DEFAULT_PRESET", "ChainSettings", "MAX_STEPS", "MAX_VOTES", "PRESETS", "DefenseOutput", "LoadedDefense", "MaladeDefense",
-           "Preset", "load_defense", "preset"]
+__all__ = ["DEFAULT_PRESET", "MAX_STEPS", "MAX_VOTES", "PRESETS", "ChainSettings", "DefenseOutput", "LoadedDefense",
+           "MaladeDefense", "Preset", "load_defense", "preset"]

@@ -40,7 +40,8 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--dgan-restarts", default="1,10", show_default=True, help="Defense-GAN restarts R to time.")
 @click.option("--dgan-measure-steps", default=None, type=int,
               help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
-@click.option("--dgan-batches", default="1", show_default=True, help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
+@click.option("--dgan-batches", default="1", show_default=True,
+              help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled, else untrained arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
@@ -76,9 +77,9 @@ def _overrides(options: dict[str, Any], quick: bool) -> dict[str, object]:
     """``BenchConfig`` fields from the command line; options left out keep the full or quick defaults."""
     from ..bench.backends import BACKENDS
 
-    overrides: dict[str, object] = {"dgan_steps": options["dgan_steps"], "dgan_restarts": _ints(options["dgan_restarts"]),
-                                    "dgan_batches": _ints(options["dgan_batches"]), "classifier": options["classifier"],
-                                    "sdae": options["sdae"]}
+    overrides: dict[str, object] = {
+        "dgan_steps": options["dgan_steps"], "dgan_restarts": _ints(options["dgan_restarts"]),
+        "dgan_batches": _ints(options["dgan_batches"]), "classifier": options["classifier"], "sdae": options["sdae"]}
     for key in ("steps", "batches"):
         if options[key]:
             overrides[key] = _ints(options[key])

@@ -44,7 +44,8 @@ def eval_cmd(data: DataOptions, **params: Any) -> None:
                                      "test_fraction": data.test_fraction}, command_line())
     record = run_eval(config)
     clean, attacked = (Accuracy(r["correct"], r["n"]) if r else None for r in (record["clean"], record["attacked"]))
-    click.echo(f"{config.defense.name} / {config.attack}: clean {clean}" + (f", attacked {attacked}" if attacked else ""))
+    click.echo(f"{config.defense.name} / {config.attack}: clean {clean}"
+               + (f", attacked {attacked}" if attacked else ""))
     if params["out"]:
         json_path, md_path = write_result(record, params["out"])
         click.echo(f"wrote {json_path} and {md_path}")

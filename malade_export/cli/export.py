@@ -28,8 +28,8 @@ def _io_table(fmt: str, noise_mode: str, steps: int, votes: int, shape: list[int
     rows = [("input", "x", "float32", f"[B, {c}, {h}, {w}]")]
     rows.append(("input", "noise", "float32", f"[{steps}, {chains}, {c}, {h}, {w}]") if noise_mode == "input"
                 else ("input", "seed", "int64", "[B]"))
-    rows += [("output", "logits", "float32", f"[B, {classes}]"), ("output", "purified", "float32", f"[B, {c}, {h}, {w}]"),
-             ("output", "score", "float32", "[B]")]
+    rows += [("output", "logits", "float32", f"[B, {classes}]"),
+             ("output", "purified", "float32", f"[B, {c}, {h}, {w}]"), ("output", "score", "float32", "[B]")]
     lines = [f"  {'':6}  {'name':8}  {'dtype':7}  shape"] + [f"  {k:6}  {n:8}  {d:7}  {s}" for k, n, d, s in rows]
     return "\n".join(lines)
 
@@ -126,8 +126,9 @@ def _export(out: Path, classifier: str | None, sdae: str | None, chain_settings:
     loaded = load_defense(classifier, sdae, **chain_settings.kwargs(), magnet=magnet)
     result = export_defense(loaded, out, fmt, noise_mode, settings.dtype, settings.opset, settings.verify, target)
     chain, votes = loaded.defense, chain_settings.votes
-    click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, sigma={chain.sigma}, "
-               f"noise={noise_mode}, votes={votes}, dtype={settings.dtype}" + (f", target={target}" if fmt == "onnx" else ""))
+    click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, "
+               f"sigma={chain.sigma}, noise={noise_mode}, votes={votes}, dtype={settings.dtype}"
+               + (f", target={target}" if fmt == "onnx" else ""))
     click.echo(_io_table(fmt, noise_mode, chain.steps, votes, list(chain.input_shape),
                          int(loaded.classifier.config.get("num_classes", 10))))
     if result.report:

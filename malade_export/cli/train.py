@@ -146,9 +146,11 @@ def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_
     train, val, test = _load_data(data, kw["limit"])
     if list(train.input_shape) != classifier.config["input_shape"]:
         raise click.ClickException(
-            f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has {list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw, data, run, val), sigma=kw["sigma"], **architecture, classifier=classifier.model,
-                       ce_weight=ce_weight, classifier_sha256=classifier.sha256, log=click.echo)
+            f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has "
+            f"{list(train.input_shape)}")
+    result = train_dae(train, val, _settings(kw, data, run, val), sigma=kw["sigma"], **architecture,
+                       classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
+                       log=click.echo)
     _check(result, force)
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
@@ -186,8 +188,8 @@ def distill_sdae_cmd(data: DataOptions, run: RunOptions, teacher_path: str, clas
         if list(train.input_shape) != shape:
             raise click.ClickException(
                 f"{name} expects input {shape} but {data.dataset} has {list(train.input_shape)}")
-    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run, val), **architecture, kl_weight=kl_weight,
-                          log=click.echo)
+    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run, val), **architecture,
+                          kl_weight=kl_weight, log=click.echo)
     _check(result, force)
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),

@@ -45,7 +45,7 @@ class DefenseGAN(Defense):
 
     @classmethod
     def from_checkpoints(cls, classifier: str | Path, generator: str | Path,
-                         settings: ReconstructionSettings = ReconstructionSettings()) -> "DefenseGAN":
+                         settings: ReconstructionSettings = ReconstructionSettings()) -> DefenseGAN:
         clf = load_checkpoint(classifier, "classifier")
         gen = load_checkpoint(generator, "generator")
         if clf.config["input_shape"] != gen.config["input_shape"]:

@@ -70,7 +70,8 @@ def _mlp(input_shape: Shape, num_classes: int, dropout: bool) -> nn.Sequential:
     width = input_shape[0] * input_shape[1] * input_shape[2]
     drop: list[nn.Module] = [nn.Dropout(0.5)] if dropout else []
     return nn.Sequential(
-        nn.Flatten(), nn.Linear(width, 200), nn.ReLU(), *drop, nn.Linear(200, 200), nn.ReLU(), nn.Linear(200, num_classes)
+        nn.Flatten(), nn.Linear(width, 200), nn.ReLU(), *drop,
+        nn.Linear(200, 200), nn.ReLU(), nn.Linear(200, num_classes)
     )
 
 

@@ -135,7 +135,7 @@ class TensorRTSession(DefenseSession):
         return {k: v.cpu().numpy() for k, v in self.run_device(device_feeds).items()}
 
 
-TrtRunner = TensorRTSession  # the name earlier releases used
+TrtRunner = TensorRTSession  # the published name, kept for callers that use it
 
 
 def _open_built(onnx_path: Path) -> TensorRTSession:
