@@ -49,7 +49,8 @@ def test_random_crop_shifts_each_image_by_at_most_pad():
     padded = torch.nn.functional.pad(images, (2, 2, 2, 2), mode="reflect")
     offsets = set()
     for i in range(64):
-        found = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(out[i], padded[i, :, dy:dy + 8, dx:dx + 8])]
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if torch.equal(out[i], padded[i, :, dy:dy + 8, dx:dx + 8])]
         assert len(found) == 1
         offsets.add(found[0])
     assert len(offsets) > 10  # not one shift for the whole batch
@@ -60,7 +61,7 @@ def test_random_flip_mirrors_some_images_and_keeps_the_rest():
     out = random_flip(images, torch.Generator().manual_seed(0))
     flipped = [torch.equal(out[i], images[i].flip(2)) for i in range(64)]
     kept = [torch.equal(out[i], images[i]) for i in range(64)]
-    assert all(f or k for f, k in zip(flipped, kept))
+    assert all(f or k for f, k in zip(flipped, kept, strict=True))
     assert 10 < sum(flipped) < 54
 
 
@@ -93,7 +94,8 @@ def test_user_forms_expect_normalised_input_and_match_the_checkpoint(tmp_path):
     pixels = torch.rand(5, 3, 32, 32) * torch.linspace(0.1, 1.0, 5).view(5, 1, 1, 1)  # unlike inputs
     normalised = (pixels - torch.tensor(info["mean"]).view(1, 3, 1, 1)) / torch.tensor(info["std"]).view(1, 3, 1, 1)
     want = load_checkpoint(path, "classifier").model(pixels).numpy()
-    got = ort.InferenceSession(str(info["onnx"]), providers=["CPUExecutionProvider"]).run(None, {"input": normalised.numpy()})[0]
+    session = ort.InferenceSession(str(info["onnx"]), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": normalised.numpy()})[0]
     assert np.ptp(want, axis=0).max() > 0.05  # far above the tolerance below
     np.testing.assert_allclose(got, want, atol=1e-4)
     with torch.no_grad():

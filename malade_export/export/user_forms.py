@@ -31,7 +31,8 @@ def split_normalisation(model: nn.Module) -> tuple[nn.Module, list[float], list[
     if normalize is None or body is None:
         raise MaladeError(f"{type(model).__name__} has no separate normalize/body; only such classifiers "
                           "(e.g. airbench-small) can be written as a normalised-input file")
-    return body, [round(v, 6) for v in normalize.mean.flatten().tolist()], [round(v, 6) for v in normalize.std.flatten().tolist()]
+    mean, std = ([round(v, 6) for v in t.flatten().tolist()] for t in (normalize.mean, normalize.std))
+    return body, mean, std
 
 
 def _onnx_bytes(body: nn.Module, example: torch.Tensor) -> bytes:
@@ -60,7 +61,10 @@ def _check(name: str, got: np.ndarray, want: torch.Tensor) -> float:
 
 def save_user_forms(checkpoint: str | Path, out_dir: str | Path, stem: str,
                     class_names: list[str] | None = None, seed: int = 0) -> dict[str, object]:
-    """Write ``stem``.pt (TorchScript) and ``stem``.onnx, both taking normalised input; returns paths, mean/std, gaps."""
+    """Write ``stem``.pt (TorchScript) and ``stem``.onnx, both taking normalised input.
+
+    Returns their paths, the mean/std they expect and each file's largest logit gap to PyTorch.
+    """
     loaded = load_checkpoint(checkpoint, "classifier")
     body, mean, std = split_normalisation(loaded.model)
     body = body.eval()

@@ -1,15 +1,19 @@
-"""A small CIFAR-10 classifier that trains to 85 %+ on a CPU: airbench's layout at a quarter of its width.
+"""A small CIFAR-10 classifier cheap enough to train on a CPU: airbench's layout, narrower.
 
 The layout follows Keller Jordan's airbench (conv - maxpool - BN - GELU - conv - BN - GELU per
 block, a global max-pool head) without its whitening stem: one conv at full resolution, so about
-64 MFLOP per 32 x 32 image forward (the activations, not the FLOPs, bound its speed on a CPU). The network takes pixels in [0, 1] like every malade classifier; its first module is a
-fixed per-channel mean/std normalisation, and ``body`` alone is what a user holds (the TorchScript
+64 MFLOP per 32 x 32 image forward (the activations, not the FLOPs, bound its speed on a CPU).
+
+The network takes pixels in [0, 1] like every malade classifier; its first module is a fixed
+per-channel mean/std normalisation, and ``body`` alone is what a user holds (the TorchScript
 and ONNX files export ``body``, which expects normalised input).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .classifiers import CLASSIFIERS
 
 Shape = tuple[int, int, int]
 
@@ -53,7 +57,7 @@ class AirbenchSmall(nn.Module):
         self.normalize = Normalize(mean, std)
         stem, *blocks = widths
         layers: list[nn.Module] = _conv_bn(channels, stem, pool=False) if stem else []
-        for c_in, c_out in zip((stem or channels, *blocks[:-1]), blocks):
+        for c_in, c_out in zip((stem or channels, *blocks[:-1]), blocks, strict=True):
             layers.append(_block(c_in, c_out))
         layers += [nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes)]
         self.body = nn.Sequential(*layers)
@@ -62,6 +66,7 @@ class AirbenchSmall(nn.Module):
         return self.body(self.normalize(x))
 
 
+@CLASSIFIERS.register("airbench-small")
 def airbench_small(input_shape: Shape, num_classes: int) -> AirbenchSmall:
     """Airbench-style CIFAR-10 net, block widths 48/96/128, [0, 1] input (normalised inside)."""
     return AirbenchSmall(input_shape, num_classes)
