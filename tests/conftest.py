@@ -10,7 +10,7 @@ import torch
 from malade_export.checkpoint import file_sha256, save_checkpoint
 from malade_export.data import ImageSet, load_split, train_val_split, write_idx
 from malade_export.models import build_model
-from malade_export.train import TrainSettings, train_classifier, train_dae
+from malade_export.train import Denoiser, Supervision, TrainSettings, train_classifier, train_dae
 
 SLICE_DIR = Path(__file__).parent / "data" / "fashion-mnist-slice"
 
@@ -41,10 +41,10 @@ def tiny_checkpoints(tmp_path_factory, slice_data) -> dict[str, Path]:
     settings = TrainSettings(epochs=1, batch_size=64, command="pytest")
     clf = train_classifier("D", fit, val, settings, log=quiet)
     paths = {"classifier": save_checkpoint(clf.model, clf.config, folder / "clf")}
-    sdae = train_dae(fit, val, settings, channels=8, kernel=3, classifier=clf.model,
-                     classifier_sha256=file_sha256(paths["classifier"]), log=quiet)
+    sdae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3),
+                     supervision=Supervision(clf.model, file_sha256(paths["classifier"])), log=quiet)
     paths["sdae"] = save_checkpoint(sdae.model, sdae.config, folder / "sdae")
-    dae = train_dae(fit, val, settings, channels=8, kernel=3, log=quiet)
+    dae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3), log=quiet)
     paths["dae"] = save_checkpoint(dae.model, dae.config, folder / "dae")
     return paths
 
