@@ -112,3 +112,6 @@ def test_rerun_row_reproduces_a_row_and_refuses_changed_checkpoints(setup, tmp_p
     classifier.write_bytes(classifier.read_bytes() + b" ")
     with pytest.raises(MaladeError, match="changed since the row was made"):
         rerun_row(out)
+    classifier.unlink()  # a row made elsewhere names a checkpoint this machine lacks
+    with pytest.raises(MaladeError, match="missing or changed"):
+        rerun_row(out)
