@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -30,36 +31,35 @@ def batches(
         )
 
 
-def fit(
-    model: nn.Module,
-    loss_fn: LossFn,
-    train: ImageSet,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    device: torch.device | str,
-    validate: Callable[[], dict[str, float]],
-    log: Log = print,
-    desc: str = "train",
-    recipe: Recipe | None = None,
-    augment: Augment | None = None,
-    channels_last: bool = False,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
-) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class FitSettings:
+    """What the loop itself needs: epochs, the step (``recipe``: optimiser and schedule, default Adam at
+    a constant ``lr``), the batches (their seed, device, ``augment`` transform) and the memory layout."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    device: torch.device | str
+    recipe: Recipe = field(default_factory=Recipe)
+    augment: Augment | None = None
+    channels_last: bool = False
+
+
+def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSettings,
+        validate: Callable[[], dict[str, float]], log: Log = print, desc: str = "train",
+        on_epoch: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
     """Train ``model`` in place; returns per-epoch history (mean train loss, seconds, validation metrics).
 
-    ``recipe`` picks optimiser and schedule (default: Adam at a constant ``lr``); ``augment``
-    transforms each training batch; ``on_epoch`` sees each epoch's record (e.g. to keep the best).
+    ``on_epoch`` sees each epoch's record (e.g. to keep the best epoch).
     """
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    recipe = recipe or Recipe()
+    epochs, batch_size, device, augment = settings.epochs, settings.batch_size, settings.device, settings.augment
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
     steps = (len(train) + batch_size - 1) // batch_size
-    optimizer = make_optimizer(model, recipe, lr)
-    scheduler = make_scheduler(optimizer, recipe, steps * epochs)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    optimizer = make_optimizer(model, settings.recipe, settings.lr)
+    scheduler = make_scheduler(optimizer, settings.recipe, steps * epochs)
+    memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     history: list[dict[str, float]] = []
     for epoch in range(1, epochs + 1):
