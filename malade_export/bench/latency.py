@@ -16,7 +16,8 @@ from ..defensegan import ReconstructionSettings
 from ..loading import load_defense
 from .artifacts import bench_checkpoints, export_chain
 from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
-from .dgan import AUTOGRAD_NOTE, defensegan_runner, frozen_generator
+from .cuda_backends import CUDA_PRECISIONS
+from .dgan import AUTOGRAD_NOTE, DEVICE_BACKENDS, defensegan_runner, frozen_generator, measured_steps
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -43,7 +44,9 @@ class BenchConfig:
     dgan_measure_steps: int = 200  # fewer: measure that many steps and scale linearly to dgan_steps
     dgan_batches: tuple[int, ...] = (1,)
     dgan_reps: int = 5
+    dgan_devices: tuple[str, ...] = ("cpu",)  # "cuda" too for Defense-GAN on the GPU
     peak_size: int = 1024
+    cuda_peak_size: int = 8192  # the GPU matmul peak, measured where a CUDA backend is timed
     classifier: str | None = None
     sdae: str | None = None
     quick: bool = False
@@ -95,26 +98,36 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     return cases
 
 
+def _dgan_runner(generator: torch.nn.Module, classifier: torch.nn.Module, shape: tuple[int, ...], batch: int,
+                 settings: ReconstructionSettings, measure_steps: int, device: str) -> Runner:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
+    return defensegan_runner(generator, classifier, shape, batch, settings, measure_steps, device)[0]  # type: ignore[arg-type]
+
+
 def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
-    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N."""
+    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N, per device."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
     generator = frozen_generator(shape[0])
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
     cases = []
-    for batch in config.dgan_batches:
-        for steps, restarts, role in settings:
-            run, measured, scale = defensegan_runner(generator, clf.model, shape, batch,
-                                                     ReconstructionSettings(steps=steps, restarts=restarts),
-                                                     config.dgan_measure_steps)
-            how = "measured" if measured == steps else f"scaled from L={measured}"
-            keys = {"kind": "defensegan", "backend": "pytorch-eager+autograd", "steps": steps, "restarts": restarts,
-                    "batch": batch, "role": role, "measured_steps": measured, "extrapolated": measured != steps}
-            macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
-            cases.append(Case(keys, lambda run=run: run, macs,  # plain PyTorch: nothing to rebuild per pass
-                              f"defense-gan L={steps:<3} R={restarts:<2} batch={batch:<3} ({how})", warmup=1,
-                              reps=config.dgan_reps, min_reps=2, scale=scale))
+    for device in config.dgan_devices:
+        for batch in config.dgan_batches:
+            for steps, restarts, role in settings:
+                recon = ReconstructionSettings(steps=steps, restarts=restarts)
+                measured, scale = measured_steps(recon, config.dgan_measure_steps)
+                how = "measured" if measured == steps else f"scaled from L={measured}"
+                keys = {"kind": "defensegan", "backend": DEVICE_BACKENDS[device], "steps": steps,
+                        "restarts": restarts, "batch": batch, "role": role, "measured_steps": measured,
+                        "extrapolated": measured != steps}
+                macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
+                make = functools.partial(_dgan_runner, generator, clf.model, shape, batch, recon,
+                                         config.dgan_measure_steps, device)
+                cases.append(Case(keys, make, macs, f"defense-gan {device:<4} L={steps:<3} R={restarts:<2} "
+                                                    f"batch={batch:<3} ({how})",
+                                  warmup=1, reps=config.dgan_reps, min_reps=2, scale=scale))
     return cases
 
 
@@ -163,6 +176,14 @@ def _time_cases(cases: list[Case], config: BenchConfig, log: Log, skipped: dict[
     return rows
 
 
+def _best_cuda_peaks(runs: list[dict[str, object]]) -> dict[str, object] | None:
+    """Per precision, the best over passes (like the CPU peak); None where no GPU peak was measured."""
+    if not runs:
+        return None
+    gflops = {name: max(float(run["gflops"][name]) for run in runs) for name in runs[0]["gflops"]}  # type: ignore[index]
+    return {**runs[0], "gflops": gflops, "passes": len(runs)}
+
+
 def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None) -> dict[str, object]:
     """Run the whole suite; exported files and untrained weights go to ``work``. Returns the report dict."""
     work.mkdir(parents=True, exist_ok=True)
@@ -180,17 +201,30 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
                 log(f"{precision} matmul peak: {runs[-1]['gflops']:.1f} GFLOP/s ({config.threads} threads; "
                     f"{libraries})")
 
+        cuda_peaks: list[dict[str, object]] = []
+        if torch.cuda.is_available() and ("cuda" in config.dgan_devices
+                                          or any(b in CUDA_PRECISIONS for b in config.backends)):
+            from .cuda_peak import cuda_matmul_peaks
+
+            def measure_peaks() -> None:  # the CPU's, and the GPU's for the CUDA backends
+                measure_peak()
+                cuda_peaks.append(cuda_matmul_peaks(config.cuda_peak_size))
+                log("GPU matmul peaks (GFLOP/s): " + ", ".join(
+                    f"{k} {v:.0f}" for k, v in cuda_peaks[-1]["gflops"].items()))  # type: ignore[union-attr]
+        else:
+            measure_peaks = measure_peak
         skipped: dict[str, str] = {}
         rows = _time_cases(_ratio_pairs_adjacent(_malade_cases(config, classifier, sdae, work),
                                                  _dgan_cases(config, classifier), goal_steps(config.steps)),
-                           config, log, skipped, measure_peak)
+                           config, log, skipped, measure_peaks)
         best = {name: max(runs, key=lambda p: float(p["gflops"])) | {"passes": len(runs)}  # type: ignore[arg-type]
                 for name, runs in peaks.items()}
     finally:
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {
         "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
-        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"], "backends": {b: DESCRIPTIONS[b] for b in config.backends},
+        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
+        "matmul_peak_cuda": _best_cuda_peaks(cuda_peaks), "backends": {b: DESCRIPTIONS[b] for b in config.backends},
         "skipped": skipped, "defensegan_note": AUTOGRAD_NOTE, "rows": rows,
     }
     report["table6"] = table6(report)

@@ -19,6 +19,13 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _devices(text: str) -> tuple[str, ...]:
+    devices = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not devices or any(d not in ("cpu", "cuda") for d in devices):
+        raise MaladeError(f"--dgan-devices takes cpu and/or cuda, got {text!r}")
+    return devices
+
+
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
                                             "at 10 steps and scaled to L.")
@@ -28,7 +35,9 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
 @click.option("--backends", default=None, help="Comma-separated subset of: pytorch-eager, torchscript, ort-cpu, "
                                                "ort-cpu-seed, ort-session, ort-session-seed, openvino-cpu, "
-                                               "openvino-cpu-bf16, ort-cuda, tensorrt, pytorch-cuda-graphs "
+                                               "openvino-cpu-bf16, ort-cuda, tensorrt, pytorch-cuda-graphs, "
+                                               "pytorch-cuda-eager, torchscript-cuda, pytorch-compile-cuda, "
+                                               "pytorch-compile-cuda-bf16, pytorch-compile-cuda-fp16 "
                                                "[default: all; absent ones are recorded as skipped].")
 @click.option("--reps", default=None, type=int, help="Timed repetitions per case [default: 30; quick: 5].")
 @click.option("--warmup", default=None, type=int, help="Untimed warm-up calls per case [default: 3; quick: 1].")
@@ -42,6 +51,8 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--dgan-measure-steps", default=None, type=int,
               help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
 @click.option("--dgan-batches", default="1", show_default=True, help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
+@click.option("--dgan-devices", default="cpu", show_default=True,
+              help="Where Defense-GAN runs: cpu, cuda or cpu,cuda (cuda is recorded as skipped without a GPU).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled, else untrained arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
@@ -50,8 +61,8 @@ def _ints(text: str) -> tuple[int, ...]:
 def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None, backends: str | None,
               reps: int | None, warmup: int | None, budget_s: float | None, rounds: int | None, threads: int | None,
               dgan_steps: int,
-              dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, classifier: str | None,
-              sdae: str | None) -> None:
+              dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, dgan_devices: str,
+              classifier: str | None, sdae: str | None) -> None:
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
 
     \b
@@ -62,7 +73,8 @@ def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None,
     from ..bench.backends import BACKENDS
 
     overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),
-                                    "dgan_batches": _ints(dgan_batches), "classifier": classifier, "sdae": sdae}
+                                    "dgan_batches": _ints(dgan_batches), "dgan_devices": _devices(dgan_devices),
+                                    "classifier": classifier, "sdae": sdae}
     for key, value in (("steps", steps and _ints(steps)), ("batches", batches and _ints(batches)),
                        ("reps", reps), ("warmup", warmup), ("budget_s", budget_s), ("rounds", rounds),
                        ("threads", threads),

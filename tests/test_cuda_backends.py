@@ -1,0 +1,109 @@
+"""The benchmark's CUDA backends: one-line skips without a GPU, torch.compile failures caught before the
+timing, GPU peaks judging CUDA rows; on a GPU (marker `gpu`), each backend's logits against the CPU."""
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from malade_export.bench.backends import BACKENDS, BackendUnavailable, make_runner
+from malade_export.bench.cuda_backends import CUDA_FACTORIES, CUDA_PRECISIONS, force_compile
+from malade_export.cli.main import main
+
+HAS_CUDA = torch.cuda.is_available()
+
+
+@pytest.fixture(scope="module")
+def files(tiny_checkpoints, tmp_path_factory):
+    from malade_export.bench.artifacts import export_chain
+    from malade_export.loading import load_defense
+
+    loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
+    return export_chain(loaded, tmp_path_factory.mktemp("cuda_files"))
+
+
+def test_every_cuda_backend_is_in_the_benchmark_table() -> None:
+    assert set(CUDA_FACTORIES) <= set(BACKENDS)
+    assert set(CUDA_FACTORIES) | {"pytorch-cuda-graphs"} == set(CUDA_PRECISIONS)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the skip where there is no GPU")
+@pytest.mark.parametrize("backend", [*CUDA_FACTORIES, "pytorch-cuda-graphs"])
+def test_cuda_backends_skip_in_one_line_without_a_gpu(files, backend) -> None:
+    with pytest.raises(BackendUnavailable, match="sees no CUDA device") as info:
+        make_runner(backend, files, 2, 1)
+    assert "\n" not in str(info.value)
+
+
+def test_a_compiler_failure_becomes_backend_unavailable_before_timing() -> None:
+    """What the GPU machine does if inductor or Triton finds no working C compiler: here, inductor's CPU
+    path is pointed at a compiler that does not exist."""
+    import torch._inductor.config as inductor
+
+    compiled = torch.compile(nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
+    previous = inductor.cpp.cxx
+    inductor.cpp.cxx = ("/nonexistent/c++",)
+    try:
+        with pytest.raises(BackendUnavailable, match=r"^torch.compile \(probe\) failed here: ") as info:
+            force_compile(lambda: compiled(torch.randn(2, 4)), "probe")
+    finally:
+        inductor.cpp.cxx = previous
+        torch._dynamo.reset()
+    assert "\n" not in str(info.value)
+
+
+def test_cuda_rows_are_judged_by_the_gpu_peak_of_their_precision() -> None:
+    from malade_export.bench.report import peak_gflops, peak_name
+
+    report = {"matmul_peak": {"gflops": 100.0}, "matmul_peak_bf16": {"gflops": 400.0},
+              "matmul_peak_cuda": {"gflops": {"fp32": 50e3, "tf32": 400e3, "bf16": 800e3, "fp16": 790e3},
+                                   "fp32_judged_by": "tf32"}}
+    assert peak_gflops(report, "pytorch-cuda-eager") == 400e3 and peak_name(report, "pytorch-cuda-eager") == "GPU tf32"
+    assert peak_gflops(report, "pytorch-compile-cuda-bf16") == 800e3
+    assert peak_gflops(report, "pytorch-compile-cuda-fp16") == 790e3
+    assert peak_gflops(report, "ort-cpu") == 100.0 and peak_name(report, "ort-cpu") == "fp32"
+    strict = {**report, "matmul_peak_cuda": {**report["matmul_peak_cuda"], "fp32_judged_by": "fp32"}}
+    assert peak_gflops(strict, "pytorch-cuda-graphs") == 50e3
+
+
+def test_bench_cli_takes_cuda_backends_and_defensegan_devices(tmp_path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(main, ["bench", "--dgan-devices", "tpu", "--out-dir", str(tmp_path)])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: --dgan-devices takes cpu and/or cuda")
+    if HAS_CUDA:
+        return
+    done = runner.invoke(main, ["bench", "--quick", "--out-dir", str(tmp_path), "--backends", "pytorch-cuda-eager",
+                                "--batches", "1", "--dgan-devices", "cuda", "--dgan-restarts", "1",
+                                "--dgan-measure-steps", "1"])
+    assert done.exit_code == 0, done.output
+    assert "skip pytorch-cuda-eager: torch" in done.output and "skip pytorch-cuda+autograd: torch" in done.output
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
+@pytest.mark.parametrize("backend, tolerance", [("pytorch-cuda-eager", 2e-2), ("pytorch-cuda-graphs", 2e-2),
+                                                ("torchscript-cuda", 2e-2), ("pytorch-compile-cuda", 2e-2),
+                                                ("pytorch-compile-cuda-bf16", 0.5), ("pytorch-compile-cuda-fp16", 0.1)])
+def test_cuda_backend_logits_match_the_cpu(files, backend, tolerance) -> None:
+    want = make_runner("pytorch-eager", files, 8, 1)()[0]
+    got = make_runner(backend, files, 8, 1)()[0].float().cpu()
+    assert got.shape == want.shape
+    assert (got - want).abs().max().item() <= tolerance
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
+def test_gpu_matmul_peaks_and_defensegan_on_cuda(tiny_checkpoints) -> None:
+    from malade_export.bench.cuda_peak import cuda_matmul_peaks
+    from malade_export.bench.dgan import defensegan_runner, frozen_generator
+    from malade_export.checkpoint import load_checkpoint
+    from malade_export.defensegan import ReconstructionSettings
+
+    peaks = cuda_matmul_peaks(size=1024, reps=2)
+    assert all(value > 0 for value in peaks["gflops"].values())
+    clf = load_checkpoint(tiny_checkpoints["classifier"], "classifier")
+    run, measured, scale = defensegan_runner(frozen_generator(1), clf.model, (1, 28, 28), 2,
+                                             ReconstructionSettings(steps=4, restarts=2), 2, device="cuda")
+    logits = run()
+    assert logits.is_cuda and logits.shape == (2, 10) and measured == 2 and scale == pytest.approx(9 / 5)
