@@ -28,6 +28,16 @@ def test_every_cuda_backend_is_in_the_benchmark_table() -> None:
     assert set(CUDA_FACTORIES) | {"pytorch-cuda-graphs"} == set(CUDA_PRECISIONS)
 
 
+def test_the_torchscript_file_pins_no_device(files) -> None:
+    """A device constant in the traced graph (a tensor made in forward) breaks map_location='cuda' and the
+    LibTorch harness's --device cuda; the chain's constants must travel as buffers."""
+    module = torch.jit.load(str(files.torchscript))
+    graph = module.defense.graph.copy()
+    torch._C._jit_pass_inline(graph)
+    assert "Device = prim::Constant" not in str(graph)
+    assert "defense.kick_scale" in dict(module.named_buffers())  # what map_location moves
+
+
 @pytest.mark.skipif(HAS_CUDA, reason="checks the skip where there is no GPU")
 @pytest.mark.parametrize("backend", [*CUDA_FACTORIES, "pytorch-cuda-graphs"])
 def test_cuda_backends_skip_in_one_line_without_a_gpu(files, backend) -> None:
