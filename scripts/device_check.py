@@ -135,7 +135,7 @@ def accuracy_part(work: Path, batch: int) -> dict[str, Any]:
 
     from malade_export.bench.artifacts import bench_checkpoints, chain_files, export_chain
     from malade_export.bench.backends import BackendUnavailable, _inputs, make_runner
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     runs = sorted(p for p in work.glob("bench_n*/work") if p.is_dir())
     if not runs:  # no benchmark left its files: export N = 10 here

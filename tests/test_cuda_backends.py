@@ -17,7 +17,7 @@ HAS_CUDA = torch.cuda.is_available()
 @pytest.fixture(scope="module")
 def files(tiny_checkpoints, tmp_path_factory):
     from malade_export.bench.artifacts import export_chain
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     loaded = load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=3)
     return export_chain(loaded, tmp_path_factory.mktemp("cuda_files"))
@@ -106,14 +106,15 @@ def test_cuda_backend_logits_match_the_cpu(files, backend, tolerance) -> None:
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")
 def test_gpu_matmul_peaks_and_defensegan_on_cuda(tiny_checkpoints) -> None:
     from malade_export.bench.cuda_peak import cuda_matmul_peaks
-    from malade_export.bench.dgan import defensegan_runner, frozen_generator
+    from malade_export.bench.latency import defensegan_runner
     from malade_export.checkpoint import load_checkpoint
-    from malade_export.defensegan import ReconstructionSettings
+    from malade_export.defenses.defensegan import ReconstructionSettings
+    from malade_export.models.gan import Generator
 
     peaks = cuda_matmul_peaks(size=1024, reps=2)
     assert all(value > 0 for value in peaks["gflops"].values())
     clf = load_checkpoint(tiny_checkpoints["classifier"], "classifier")
-    run, measured, scale = defensegan_runner(frozen_generator(1), clf.model, (1, 28, 28), 2,
+    run, measured, scale = defensegan_runner(Generator(1), clf.model, (1, 28, 28), 2,
                                              ReconstructionSettings(steps=4, restarts=2), 2, device="cuda")
     logits = run()
     assert logits.is_cuda and logits.shape == (2, 10) and measured == 2 and scale == pytest.approx(9 / 5)

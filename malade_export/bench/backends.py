@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import MaladeDefense
 from ..errors import MaladeError
 from .cuda_backends import CUDA_DESCRIPTIONS, CUDA_FACTORIES
 

@@ -1,6 +1,7 @@
 """The latency suite: Malade (N x batch x backend) against Defense-GAN (L, R), in one run, one report."""
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import statistics
@@ -10,14 +11,15 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
+from ..chain import load_defense
 from ..checkpoint import load_checkpoint
-from ..defensegan import ReconstructionSettings
-from ..loading import load_defense
+from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
+from ..models.gan import Generator
 from .artifacts import bench_checkpoints, export_chain
 from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
 from .cuda_backends import CUDA_PRECISIONS
-from .dgan import AUTOGRAD_NOTE, DEVICE_BACKENDS, defensegan_runner, frozen_generator, measured_steps
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -25,6 +27,10 @@ from .report import goal_ratios, goal_steps, table6
 from .timing import TimingStats, sample_callable, summarize
 
 Log = Callable[[str], None]
+
+DGAN_BACKENDS = {"cpu": "pytorch-eager+autograd", "cuda": "pytorch-cuda+autograd"}  # the rows' "backend"
+AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
 
 
 @dataclass
@@ -98,18 +104,49 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     return cases
 
 
-def _dgan_runner(generator: torch.nn.Module, classifier: torch.nn.Module, shape: tuple[int, ...], batch: int,
-                 settings: ReconstructionSettings, measure_steps: int, device: str) -> Runner:
+def _first(build: Callable[..., tuple[Runner, int, float]], *args: object) -> Runner:
+    return build(*args)[0]
+
+
+def measured_steps(settings: ReconstructionSettings, measure_steps: int) -> tuple[int, float]:
+    """The steps Defense-GAN is run at, min(L, measure_steps), and the factor (generator passes of L over
+    those of the measured steps, (2L + 1) / (2L_measured + 1)) that scales its times up to L: its cost is
+    linear in L, so long settings may be measured shorter."""
+    measured = min(settings.steps, measure_steps)
+    return measured, (2 * settings.steps + 1) / (2 * measured + 1)
+
+
+def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, ...], batch: int,
+                      settings: ReconstructionSettings, measure_steps: int,
+                      device: str = "cpu") -> tuple[Callable[[], object], int, float]:
+    """A timed call of Defense-GAN on ``device`` run at ``measured_steps`` steps, the steps it runs, and the
+    factor that scales its times up to L. On CUDA the call waits for the GPU before it returns."""
     if device == "cuda" and not torch.cuda.is_available():
         raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
-    return defensegan_runner(generator, classifier, shape, batch, settings, measure_steps, device)[0]  # type: ignore[arg-type]
+    measured, scale = measured_steps(settings, measure_steps)
+    if device != "cpu":  # copies: the CPU cases keep using the originals
+        generator, classifier = copy.deepcopy(generator), copy.deepcopy(classifier)
+    defense = DefenseGAN(classifier, generator, replace(settings, steps=measured),
+                         rng=torch.Generator(device=device).manual_seed(0)).to(device)
+    x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(batch)).to(device)
+    wait = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run() -> torch.Tensor:
+        with torch.no_grad():  # the projection turns autograd back on for z alone
+            logits = defense(x)
+        wait()
+        return logits
+
+    return run, measured, scale
 
 
 def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
-    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N, per device."""
+    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N, per device.
+
+    The generator is untrained: latency does not depend on the weights."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
-    generator = frozen_generator(shape[0])
+    generator = Generator(shape[0])
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
     cases = []
@@ -119,11 +156,11 @@ def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
                 recon = ReconstructionSettings(steps=steps, restarts=restarts)
                 measured, scale = measured_steps(recon, config.dgan_measure_steps)
                 how = "measured" if measured == steps else f"scaled from L={measured}"
-                keys = {"kind": "defensegan", "backend": DEVICE_BACKENDS[device], "steps": steps,
+                keys = {"kind": "defensegan", "backend": DGAN_BACKENDS[device], "steps": steps,
                         "restarts": restarts, "batch": batch, "role": role, "measured_steps": measured,
                         "extrapolated": measured != steps}
                 macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
-                make = functools.partial(_dgan_runner, generator, clf.model, shape, batch, recon,
+                make = functools.partial(_first, defensegan_runner, generator, clf.model, shape, batch, recon,
                                          config.dgan_measure_steps, device)
                 cases.append(Case(keys, make, macs, f"defense-gan {device:<4} L={steps:<3} R={restarts:<2} "
                                                     f"batch={batch:<3} ({how})",
