@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,8 @@ from typing import Any
 # The paper's Table 6 (seconds, batch 1, NVIDIA TITAN V): N -> (Malade, Defense-GAN R = 1).
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}
 PAPER_GPU = "NVIDIA TITAN V"
-PARTS = ("install", "env", "bench_n10", "bench_n25", "bench_n50", "accuracy", "cpp")
+PARTS = ("install", "env", "bench_cuda", "compile_n10", "compile_n25", "compile_n50", "accuracy", "cpp")
+BENCH_PARTS = ("bench_cuda", "compile_n10", "compile_n25", "compile_n50")
 ACCURACY_BACKENDS = ("pytorch-eager", "torchscript", "pytorch-cuda-eager", "pytorch-cuda-graphs", "torchscript-cuda",
                      "pytorch-compile-cuda", "pytorch-compile-cuda-bf16", "pytorch-compile-cuda-fp16")
 
@@ -137,13 +137,12 @@ def accuracy_part(work: Path, batch: int) -> dict[str, Any]:
     from malade_export.bench.backends import BackendUnavailable, _inputs, make_runner
     from malade_export.chain import load_defense
 
-    runs = sorted(p for p in work.glob("bench_n*/work") if p.is_dir())
-    if not runs:  # no benchmark left its files: export N = 10 here
-        runs = [work / "accuracy_export"]
+    folder = work / "bench_cuda" / "work"
+    report = _load(work / "bench_cuda" / "latency.json")
+    steps_run = report["config"]["steps"] if report else [10]  # no benchmark report: export N = 10 here
     per_chain, skipped = [], {}
-    for folder in runs:
+    for steps in steps_run:
         classifier, sdae, _ = bench_checkpoints(folder)
-        steps = int(re.search(r"bench_n(\d+)", str(folder)).group(1)) if "bench_n" in str(folder) else 10  # type: ignore[union-attr]
         loaded = load_defense(classifier, sdae, steps=steps)
         files = chain_files(loaded.defense, folder)
         if not (files.onnx.is_file() and files.torchscript.is_file()):
@@ -216,9 +215,9 @@ def cpp_part(work: Path, build: Path, steps: list[int], batches: list[int], reps
         raise RuntimeError("bench_libtorch was not built: " + (status[-1] if status else "see cmake output"))
     rows, failures = [], {}
     for n in steps:
-        model = work / f"bench_n{n}" / "work" / f"malade_n{n}.pt"
+        model = work / "bench_cuda" / "work" / f"malade_n{n}.pt"
         if not model.is_file():
-            failures[f"N={n}"] = f"no TorchScript file {model.name}: its benchmark part did not export it"
+            failures[f"N={n}"] = f"no TorchScript file {model.name}: the bench_cuda part did not export it"
             continue
         for batch in batches:
             try:
@@ -262,13 +261,9 @@ def part_status(work: Path, name: str) -> dict[str, Any]:
     return data or {"status": "not run", "reason": "the driver never reached it"}
 
 
-def _bench_reports(work: Path) -> list[dict[str, Any]]:
-    reports = []
-    for path in sorted(work.glob("bench_n*/latency.json"), key=lambda p: int(re.sub(r"\D", "", p.parent.name))):
-        report = _load(path)
-        if report:
-            reports.append(report)
-    return reports
+def _bench_reports(work: Path) -> dict[str, dict[str, Any]]:
+    """Each benchmark part's latency.json, by part name, in PARTS order."""
+    return {name: report for name in BENCH_PARTS if (report := _load(work / name / "latency.json"))}
 
 
 def _peak_for(report: dict[str, Any], backend: str) -> tuple[float | None, str]:
@@ -309,12 +304,16 @@ def table6(rows: list[dict[str, Any]], cpp: dict[str, Any], dgan_steps: int) -> 
         malade = [r for r in rows if r["kind"] == "malade" and r["steps"] == n and r["batch"] == 1
                   and ("cuda" in r["backend"])]
         fastest = min(malade, key=lambda r: r["median_ms"]) if malade else None
+        fp32 = [r for r in malade if not r["backend"].endswith(("-bf16", "-fp16"))]
+        fastest_fp32 = min(fp32, key=lambda r: r["median_ms"]) if fp32 else None
         dg_n = _find(rows, kind="defensegan", backend="pytorch-cuda+autograd", steps=n, restarts=1, batch=1)
         dg_l = _find(rows, kind="defensegan", backend="pytorch-cuda+autograd", steps=dgan_steps, restarts=1, batch=1)
         libtorch = _find(cpp.get("rows", []), steps=n, batch=1)
         out.append({
             "N": n, "malade_fastest_cuda_ms": fastest and fastest["median_ms"],
             "malade_fastest_cuda_backend": fastest and fastest["backend"],
+            "malade_fastest_cuda_fp32_ms": fastest_fp32 and fastest_fp32["median_ms"],
+            "malade_fastest_cuda_fp32_backend": fastest_fp32 and fastest_fp32["backend"],
             "malade_ms_by_backend": {r["backend"]: r["median_ms"] for r in malade},
             "libtorch_cpp_ms": libtorch and libtorch.get("device") == "cuda" and libtorch["median_ms"] or None,
             "defensegan_cuda_R1_L_eq_N_ms": dg_n and dg_n["median_ms"],
@@ -354,10 +353,11 @@ def to_markdown(result: dict[str, Any]) -> str:
     t6 = result["table6"]
     steps = result["dgan_steps"]
     lines += ["", f"## The paper's Table 6 (ms, batch 1; paper: {PAPER_GPU}; here: {gpu or 'no GPU'})", ""]
-    lines += _table(["N", "Malade, fastest CUDA backend", "which", "LibTorch C++ CUDA", "Defense-GAN R=1, L=N",
-                     f"Defense-GAN R=1, L={steps}", "paper Malade", "paper Defense-GAN R=1",
-                     "Defense-GAN/Malade here (L=N)", "paper ratio"],
+    lines += _table(["N", "Malade, fastest CUDA backend", "which", "fastest float32", "which",
+                     "LibTorch C++ CUDA", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}", "paper Malade",
+                     "paper Defense-GAN R=1", "Defense-GAN/Malade here (L=N)", "paper ratio"],
                     [[str(t["N"]), _f(t["malade_fastest_cuda_ms"]), t["malade_fastest_cuda_backend"] or "—",
+                      _f(t["malade_fastest_cuda_fp32_ms"]), t["malade_fastest_cuda_fp32_backend"] or "—",
                       _f(t["libtorch_cpp_ms"]), _f(t["defensegan_cuda_R1_L_eq_N_ms"], ".2f"),
                       _f(t[f"defensegan_cuda_R1_L{steps}_ms"], ".2f"), _f(t["paper_malade_ms"], ".0f"),
                       _f(t["paper_defensegan_R1_ms"], ".0f"), _f(t["our_ratio_L_eq_N"], ".1f"),
@@ -438,10 +438,10 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 def assemble(work: Path, out_dir: Path, mode: str, command: str, started: float | None) -> None:
     parts = {name: part_status(work, name) for name in PARTS}
-    reports = _bench_reports(work)
-    for report in reports:  # each per-N bench part's record, without the rows merged below
-        n = report["config"]["steps"][0]
-        parts[f"bench_n{n}"]["environment"] = report.get("environment")
+    by_part = _bench_reports(work)
+    for name, report in by_part.items():
+        parts[name]["environment"] = report.get("environment")
+    reports = list(by_part.values())
     rows = merged_rows(reports)
     skipped: dict[str, str] = {}
     for report in reports:
@@ -455,7 +455,7 @@ def assemble(work: Path, out_dir: Path, mode: str, command: str, started: float 
         "dgan_steps": dgan_steps, "table6": table6(rows, parts["cpp"], dgan_steps),
         "paper": {"table6_seconds": {str(k): v for k, v in PAPER_TABLE6.items()}, "gpu": PAPER_GPU,
                   "columns": ["Malade", "Defense-GAN R=1"]},
-        "bench_configs": [r["config"] for r in reports],
+        "bench_configs": {name: report["config"] for name, report in by_part.items()},
         "elapsed_s": time.time() - started if started else 0.0,
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -66,11 +66,11 @@ part install 120 "$PYTHON" -m pip install --no-deps --no-index --no-build-isolat
   --disable-pip-version-check --quiet --target "$site" "$here"
 rm -rf $leftovers  # setuptools' in-tree build folders, where this run made them
 if [ "$(cut -d' ' -f1 "$work/parts/install.rc")" = 0 ] && [ -d "$site/malade_export" ]; then
-  export PYTHONPATH="$site"
+  export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 else
   echo "$(cut -d' ' -f1-3 "$work/parts/install.rc") pip install failed (see device_check.log); ran from the checkout on PYTHONPATH" \
     > "$work/parts/install.rc"
-  export PYTHONPATH="$here"
+  export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 py=("$PYTHON" "$here/scripts/device_check.py")
@@ -78,21 +78,27 @@ py=("$PYTHON" "$here/scripts/device_check.py")
 # 2. What machine this is.
 part env 60 "${py[@]}" env --out "$work/parts/env.json" --install-log "$log"
 
-# 3. The product's own benchmark, one process per N so a time box costs one N, not all.
-cuda_backends="pytorch-cuda-eager,pytorch-cuda-graphs,torchscript-cuda,pytorch-compile-cuda,pytorch-compile-cuda-bf16,pytorch-compile-cuda-fp16"
+# 3. The product's own benchmark (scripts/bench_latency.py = `malade bench`). torch.compile gets its own
+#    processes, one per N, so a slow first compilation can cost the compiled rows of one N, never the
+#    eager / CUDA-graph / TorchScript rows or Defense-GAN; later N reuse inductor's on-disk cache.
+plain="pytorch-cuda-eager,pytorch-cuda-graphs,torchscript-cuda"
+compiled="pytorch-compile-cuda,pytorch-compile-cuda-bf16,pytorch-compile-cuda-fp16"
 bench=("$PYTHON" "$here/scripts/bench_latency.py" --dgan-steps 200)
 if [ "$short" = 1 ]; then
-  part bench_n10 120 "${bench[@]}" --out-dir "$work/bench_n10" --steps 10 --batches 1 \
-    --backends "pytorch-eager,ort-cpu,$cuda_backends" --dgan-restarts 1 --dgan-devices cpu,cuda \
+  part bench_cuda 120 "${bench[@]}" --out-dir "$work/bench_cuda" --steps 10 --batches 1 \
+    --backends "pytorch-eager,ort-cpu,$plain,$compiled" --dgan-restarts 1 --dgan-devices cpu,cuda \
     --dgan-measure-steps 2 --reps 2 --warmup 1 --budget 1 --rounds 1
-  skip bench_n25 "--short: N = 10 only"
-  skip bench_n50 "--short: N = 10 only"
+  for n in 10 25 50; do skip "compile_n$n" "--short: the compiled backends ran in bench_cuda (N = 10 only)"; done
 else
-  gpu=(--batches 1,64,1024 --backends "$cuda_backends" --dgan-devices cuda --dgan-measure-steps 200 --reps 20
-       --warmup 3 --budget 3 --rounds 1)
-  part bench_n10 180 "${bench[@]}" --out-dir "$work/bench_n10" --steps 10 --dgan-restarts 1,10 "${gpu[@]}"
-  part bench_n25 100 "${bench[@]}" --out-dir "$work/bench_n25" --steps 25 --dgan-restarts 1 "${gpu[@]}"
-  part bench_n50 110 "${bench[@]}" --out-dir "$work/bench_n50" --steps 50 --dgan-restarts 1 "${gpu[@]}"
+  timing=(--batches 1,64,1024 --reps 20 --warmup 3 --budget 3 --rounds 1)
+  part bench_cuda 150 "${bench[@]}" --out-dir "$work/bench_cuda" --steps 10,25,50 --backends "$plain" \
+    --dgan-devices cuda --dgan-restarts 1,10 --dgan-measure-steps 200 "${timing[@]}"
+  part compile_n10 150 "${bench[@]}" --out-dir "$work/compile_n10" --steps 10 --backends "$compiled" \
+    --dgan-devices none "${timing[@]}"
+  part compile_n25 80 "${bench[@]}" --out-dir "$work/compile_n25" --steps 25 --backends "$compiled" \
+    --dgan-devices none "${timing[@]}"
+  part compile_n50 80 "${bench[@]}" --out-dir "$work/compile_n50" --steps 50 --backends "$compiled" \
+    --dgan-devices none "${timing[@]}"
 fi
 
 # 4. Logits of every backend against ONNX Runtime CPU on the same images and noise.

@@ -80,7 +80,7 @@ def test_cuda_rows_are_judged_by_the_gpu_peak_of_their_precision() -> None:
 def test_bench_cli_takes_cuda_backends_and_defensegan_devices(tmp_path) -> None:
     runner = CliRunner()
     bad = runner.invoke(main, ["bench", "--dgan-devices", "tpu", "--out-dir", str(tmp_path)])
-    assert bad.exit_code == 1 and bad.output.startswith("Error: --dgan-devices takes cpu and/or cuda")
+    assert bad.exit_code == 1 and bad.output.startswith("Error: --dgan-devices takes cpu and/or cuda, or none")
     if HAS_CUDA:
         return
     done = runner.invoke(main, ["bench", "--quick", "--out-dir", str(tmp_path), "--backends", "pytorch-cuda-eager",

@@ -37,10 +37,10 @@ def test_short_mode_installs_the_package_times_it_and_says_what_was_skipped(tmp_
                                                      "device_check.png"]  # few files: the device tool returns 8
     result = json.loads((out / "device_check.json").read_text())
     parts = result["parts"]
-    assert {name: parts[name]["status"] for name in ("install", "env", "bench_n10", "accuracy")} == dict.fromkeys(
-        ("install", "env", "bench_n10", "accuracy"), "ok"), parts
+    assert {name: parts[name]["status"] for name in ("install", "env", "bench_cuda", "accuracy")} == dict.fromkeys(
+        ("install", "env", "bench_cuda", "accuracy"), "ok"), parts
     assert all(parts[name]["status"] == "skipped" and "--short" in parts[name]["reason"]
-               for name in ("bench_n25", "bench_n50", "cpp"))
+               for name in ("compile_n10", "compile_n25", "compile_n50", "cpp"))
     # the installed copy (pip --no-deps --no-index) is what ran, not the checkout
     assert parts["env"]["malade_export_from"].startswith(str(work / "site"))
     malade = {(r["backend"], r["steps"], r["batch"]) for r in result["rows"] if r["kind"] == "malade"}
@@ -65,17 +65,17 @@ def test_a_dead_part_is_reported_and_the_report_is_still_written(tmp_path: Path)
     parts = tmp_path / "parts"
     parts.mkdir()
     (parts / "env.json").write_text(json.dumps({"status": "ok", "gpu": None, "versions": {}}))
-    (parts / "bench_n10.rc").write_text("124 180 180\n")
+    (parts / "bench_cuda.rc").write_text("124 180 180\n")
     (parts / "cpp.rc").write_text("99 0 0 no time left in the 450 s budget\n")
     (parts / "accuracy.json").write_text(json.dumps({"status": "failed", "reason": "RuntimeError: boom"}))
     (parts / "accuracy.rc").write_text("0 3 90\n")
     device_check.assemble(tmp_path, tmp_path / "out", "gpu", "scripts/device_check.sh out", None)
     result = json.loads((tmp_path / "out" / "device_check.json").read_text())
     status = {name: (p["status"], p.get("reason", "")) for name, p in result["parts"].items()}
-    assert status["bench_n10"] == ("failed", "ran past its time box of 180 s and was stopped")
+    assert status["bench_cuda"] == ("failed", "ran past its time box of 180 s and was stopped")
     assert status["cpp"] == ("skipped", "no time left in the 450 s budget")
     assert status["accuracy"] == ("failed", "RuntimeError: boom")
-    assert status["bench_n25"][0] == "not run"
+    assert status["compile_n25"][0] == "not run"
     assert result["rows"] == [] and all(t["malade_fastest_cuda_ms"] is None for t in result["table6"])
     assert "ran past its time box" in (tmp_path / "out" / "device_check.md").read_text()
 

@@ -20,9 +20,11 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _devices(text: str) -> tuple[str, ...]:
+    if text.strip() == "none":
+        return ()
     devices = tuple(part.strip() for part in text.split(",") if part.strip())
     if not devices or any(d not in ("cpu", "cuda") for d in devices):
-        raise MaladeError(f"--dgan-devices takes cpu and/or cuda, got {text!r}")
+        raise MaladeError(f"--dgan-devices takes cpu and/or cuda, or none, got {text!r}")
     return devices
 
 
@@ -52,7 +54,8 @@ def _devices(text: str) -> tuple[str, ...]:
               help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
 @click.option("--dgan-batches", default="1", show_default=True, help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
 @click.option("--dgan-devices", default="cpu", show_default=True,
-              help="Where Defense-GAN runs: cpu, cuda or cpu,cuda (cuda is recorded as skipped without a GPU).")
+              help="Where Defense-GAN runs: cpu, cuda, cpu,cuda, or none to time Malade alone (cuda is recorded "
+                   "as skipped without a GPU).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled, else untrained arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
