@@ -31,7 +31,7 @@ log="$out/device_check.log"
 budget="${DEVICE_CHECK_BUDGET_S:-450}"
 started_epoch="$(date +%s)"
 t0=$SECONDS
-command="scripts/device_check.sh $out $*"
+command="scripts/device_check.sh $out${*:+ $*}"
 echo "device_check: out=$out work=$work budget=${budget}s short=$short" | tee -a "$log"
 
 # part NAME BOX CMD...: run CMD under min(BOX, what the budget has left minus 30 s for the report);

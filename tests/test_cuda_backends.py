@@ -118,3 +118,16 @@ def test_gpu_matmul_peaks_and_defensegan_on_cuda(tiny_checkpoints) -> None:
                                              ReconstructionSettings(steps=4, restarts=2), 2, device="cuda")
     logits = run()
     assert logits.is_cuda and logits.shape == (2, 10) and measured == 2 and scale == pytest.approx(9 / 5)
+
+
+def test_a_run_of_in_memory_backends_exports_nothing(tmp_path) -> None:
+    """torch.compile and CUDA-graph runs read no file: exporting N = 50 four times over would only cost time."""
+    from malade_export.bench.artifacts import bench_checkpoints
+    from malade_export.bench.latency import BenchConfig, _malade_cases
+
+    classifier, sdae, _ = bench_checkpoints(tmp_path)
+    in_memory = BenchConfig(steps=(2,), batches=(1,), backends=("pytorch-eager", "pytorch-compile-cuda"))
+    assert len(_malade_cases(in_memory, classifier, sdae, tmp_path)) == 2
+    assert not list(tmp_path.glob("**/malade_n2*"))
+    _malade_cases(BenchConfig(steps=(2,), batches=(1,), backends=("torchscript-cuda",)), classifier, sdae, tmp_path)
+    assert (tmp_path / "malade_n2.pt").is_file()

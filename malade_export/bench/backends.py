@@ -24,6 +24,8 @@ CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "ort-
                 "openvino-cpu", "openvino-cpu-bf16")
 GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs", *CUDA_FACTORIES)
 BACKENDS = CPU_BACKENDS + GPU_BACKENDS
+# Backends that run the in-memory chain and read no exported file: a run of only these exports nothing.
+IN_MEMORY_BACKENDS = ("pytorch-eager", "pytorch-cuda-graphs", *(b for b in CUDA_FACTORIES if b != "torchscript-cuda"))
 BF16_BACKENDS = ("openvino-cpu-bf16",)  # judged against the bf16 matmul peak, not the fp32 one
 DESCRIPTIONS = {
     "pytorch-eager": "PyTorch eager, inference_mode, noise fed in",

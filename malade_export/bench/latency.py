@@ -17,8 +17,8 @@ from ..chain import load_defense
 from ..checkpoint import load_checkpoint
 from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
 from ..models.gan import Generator
-from .artifacts import bench_checkpoints, export_chain
-from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
+from .artifacts import bench_checkpoints, chain_files, export_chain
+from .backends import BACKENDS, DESCRIPTIONS, IN_MEMORY_BACKENDS, BackendUnavailable, Runner, make_runner
 from .cuda_backends import CUDA_PRECISIONS
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
@@ -94,7 +94,8 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     cases = []
     for n in config.steps:
         loaded = load_defense(classifier, sdae, steps=n)
-        files = export_chain(loaded, work)
+        exported = any(b not in IN_MEMORY_BACKENDS for b in config.backends)
+        files = export_chain(loaded, work) if exported else chain_files(loaded.defense, work)
         macs = chain_macs(loaded.defense)["total"]
         for batch in config.batches:
             for backend in config.backends:
