@@ -17,31 +17,24 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from .backends import ChainFiles
+from .backends import BackendUnavailable, ChainFiles, Runner, _inputs, backend
 
-Runner = Callable[[], object]
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _COMPILED: dict[tuple[str, str, str], nn.Module] = {}
 
 
 def require_cuda() -> None:
     """Raise BackendUnavailable (one line) where torch sees no CUDA device."""
-    from .backends import BackendUnavailable
-
     if not torch.cuda.is_available():
         raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
 
 
 def cuda_inputs(files: ChainFiles, batch: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """The CPU backends' image batch and noise for this batch size, on the GPU in ``dtype``."""
-    from .backends import _inputs
-
     x, noise, _ = _inputs(files.defense, batch)
     return x.to("cuda", dtype), noise.to("cuda", dtype)
 
@@ -55,6 +48,8 @@ def _synchronized(call: Callable[[], object]) -> Runner:
     return run
 
 
+@backend("pytorch-cuda-eager", "PyTorch eager on CUDA, float32 (cuDNN's TF32 setting as torch defaults), noise fed in",
+         gpu=True, in_memory=True)
 def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
     require_cuda()
     defense = copy.deepcopy(files.defense).cuda().eval()
@@ -67,6 +62,7 @@ def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _synchronized(call)
 
 
+@backend("torchscript-cuda", "TorchScript file loaded onto CUDA (the LibTorch harness's file, from Python)", gpu=True)
 def _torchscript(files: ChainFiles, batch: int, threads: int) -> Runner:
     require_cuda()
     module = torch.jit.load(str(files.torchscript), map_location="cuda").eval()
@@ -113,8 +109,6 @@ def compiled_defense(files: ChainFiles, precision: str) -> nn.Module:
 
 def force_compile(call: Callable[[], object], what: str) -> None:
     """Run ``call`` once so torch.compile builds its kernels now; any failure becomes BackendUnavailable."""
-    from .backends import BackendUnavailable
-
     try:
         call()
     except Exception as exc:  # inductor / Triton / the C compiler: many exception types, one meaning
@@ -139,21 +133,9 @@ def _compile(precision: str) -> Callable[[ChainFiles, int, int], Runner]:
     return factory
 
 
-CUDA_FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
-    "pytorch-cuda-eager": _eager,
-    "torchscript-cuda": _torchscript,
-    "pytorch-compile-cuda": _compile("fp32"),
-    "pytorch-compile-cuda-bf16": _compile("bf16"),
-    "pytorch-compile-cuda-fp16": _compile("fp16"),
-}
-CUDA_DESCRIPTIONS = {
-    "pytorch-cuda-eager": "PyTorch eager on CUDA, float32 (cuDNN's TF32 setting as torch defaults), noise fed in",
-    "torchscript-cuda": "TorchScript file loaded onto CUDA (the LibTorch harness's file, from Python)",
-    "pytorch-compile-cuda": "torch.compile'd sDAE and classifier on CUDA, float32; Langevin update eager",
-    "pytorch-compile-cuda-bf16": "torch.compile'd sDAE and classifier on CUDA, whole chain in bfloat16",
-    "pytorch-compile-cuda-fp16": "torch.compile'd sDAE and classifier on CUDA, whole chain in float16",
-}
-# The precision each CUDA backend computes in: which measured GPU matmul peak judges it.
-CUDA_PRECISIONS = {"pytorch-cuda-eager": "fp32", "torchscript-cuda": "fp32", "pytorch-cuda-graphs": "fp32",
-                   "pytorch-compile-cuda": "fp32", "pytorch-compile-cuda-bf16": "bf16",
-                   "pytorch-compile-cuda-fp16": "fp16"}
+backend("pytorch-compile-cuda", "torch.compile'd sDAE and classifier on CUDA, float32; Langevin update eager",
+        gpu=True, in_memory=True)(_compile("fp32"))
+backend("pytorch-compile-cuda-bf16", "torch.compile'd sDAE and classifier on CUDA, whole chain in bfloat16",
+        gpu=True, precision="bf16", in_memory=True)(_compile("bf16"))
+backend("pytorch-compile-cuda-fp16", "torch.compile'd sDAE and classifier on CUDA, whole chain in float16",
+        gpu=True, precision="fp16", in_memory=True)(_compile("fp16"))

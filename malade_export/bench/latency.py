@@ -6,9 +6,9 @@ import functools
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -18,8 +18,7 @@ from ..checkpoint import load_checkpoint
 from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
 from ..models.gan import Generator
 from .artifacts import bench_checkpoints, chain_files, export_chain
-from .backends import BACKENDS, DESCRIPTIONS, IN_MEMORY_BACKENDS, BackendUnavailable, Runner, make_runner
-from .cuda_backends import CUDA_PRECISIONS
+from .backends import BACKENDS, BackendUnavailable, Runner, make_runner
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -30,7 +29,8 @@ Log = Callable[[str], None]
 
 DGAN_BACKENDS = {"cpu": "pytorch-eager+autograd", "cuda": "pytorch-cuda+autograd"}  # the rows' "backend"
 AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
-                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a "
+                 "static graph")
 
 
 @dataclass
@@ -39,7 +39,7 @@ class BenchConfig:
 
     steps: tuple[int, ...] = (10, 25, 50)
     batches: tuple[int, ...] = (1, 64)
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = BACKENDS.names()
     warmup: int = 3
     reps: int = 30
     budget_s: float = 20.0  # per case, over all rounds; at least 3 repetitions are always made
@@ -94,7 +94,7 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     cases = []
     for n in config.steps:
         loaded = load_defense(classifier, sdae, steps=n)
-        exported = any(b not in IN_MEMORY_BACKENDS for b in config.backends)
+        exported = any(not BACKENDS.get(b).in_memory for b in config.backends)
         files = export_chain(loaded, work) if exported else chain_files(loaded.defense, work)
         macs = chain_macs(loaded.defense)["total"]
         for batch in config.batches:
@@ -241,7 +241,7 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
 
         cuda_peaks: list[dict[str, object]] = []
         if torch.cuda.is_available() and ("cuda" in config.dgan_devices
-                                          or any(b in CUDA_PRECISIONS for b in config.backends)):
+                                          or any(BACKENDS.get(b).gpu for b in config.backends)):
             from .cuda_peak import cuda_matmul_peaks
 
             def measure_peaks() -> None:  # the CPU's, and the GPU's for the CUDA backends
@@ -262,7 +262,8 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
     report: dict[str, object] = {
         "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
         "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
-        "matmul_peak_cuda": _best_cuda_peaks(cuda_peaks), "backends": {b: DESCRIPTIONS[b] for b in config.backends},
+        "matmul_peak_cuda": _best_cuda_peaks(cuda_peaks),
+        "backends": {b: BACKENDS.get(b).description for b in config.backends},
         "skipped": skipped, "defensegan_note": AUTOGRAD_NOTE, "rows": rows,
     }
     report["table6"] = table6(report)

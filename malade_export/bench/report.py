@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..atomic import atomic_path, write_text_atomic
-from .backends import BF16_BACKENDS
-from .cuda_backends import CUDA_PRECISIONS
+from .backends import BACKENDS, is_bf16
 from .cuda_peak import judged_peak
 
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
@@ -24,22 +24,28 @@ def _find(report: dict[str, Any], **keys: object) -> Row | None:
     return None
 
 
+def _gpu_peaks(report: dict[str, Any], backend: str) -> dict[str, Any] | None:
+    """The GPU's measured peaks where ``backend`` runs on the GPU and they were measured, else None."""
+    cuda = report.get("matmul_peak_cuda")
+    return cuda if cuda and backend in BACKENDS and BACKENDS.get(backend).gpu else None
+
+
 def peak_name(report: dict[str, Any], backend: str) -> str:
     """Which measured matmul peak judges ``backend``: 'fp32' / 'bf16' (CPU) or 'GPU tf32' and the like."""
-    cuda = report.get("matmul_peak_cuda")
-    if backend in CUDA_PRECISIONS and cuda:
-        precision = CUDA_PRECISIONS[backend]
+    cuda = _gpu_peaks(report, backend)
+    if cuda:
+        precision = BACKENDS.get(backend).precision
         return f"GPU {cuda['fp32_judged_by'] if precision == 'fp32' else precision}"
-    return "bf16" if backend in BF16_BACKENDS else "fp32"
+    return "bf16" if is_bf16(backend) else "fp32"
 
 
 def peak_gflops(report: dict[str, Any], backend: str) -> float:
     """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32; the GPU's
-    peak in the backend's precision for CUDA backends)."""
-    cuda = report.get("matmul_peak_cuda")
-    if backend in CUDA_PRECISIONS and cuda:
-        return judged_peak(cuda, CUDA_PRECISIONS[backend])
-    if backend in BF16_BACKENDS and report.get("matmul_peak_bf16"):
+    peak in the backend's precision for GPU backends)."""
+    cuda = _gpu_peaks(report, backend)
+    if cuda:
+        return judged_peak(cuda, BACKENDS.get(backend).precision)
+    if is_bf16(backend) and report.get("matmul_peak_bf16"):
         return float(report["matmul_peak_bf16"]["gflops"])
     return float(report["matmul_peak"]["gflops"])
 
@@ -53,7 +59,7 @@ def _paired_ratios(num: Row | None, den: Row | None) -> list[float]:
     num_passes, den_passes = (row.get("pass_medians_ms", []) if row else [] for row in (num, den))
     if len(num_passes) != len(den_passes):
         return []
-    return [a / b for a, b in zip(num_passes, den_passes)]
+    return [a / b for a, b in zip(num_passes, den_passes, strict=True)]
 
 
 def table6(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +102,8 @@ def _seed_overhead(report: dict[str, Any], n: int, seed_backend: str,
 
 
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
-    """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
+    """The four goal ratios (Defense-GAN / Malade, eager / ORT, seed overhead, % of peak); None where a
+    needed row was not run (or was skipped)."""
     cfg = report["config"]
     n = goal_steps(cfg["steps"])
     peak = report["matmul_peak"]["gflops"]
@@ -201,7 +208,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     lines = [
         "# Malade vs Defense-GAN latency" + (" (quick run)" if cfg["quick"] else ""), "",
-        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
+        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, "
+        f"GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
         f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes"
@@ -217,18 +225,19 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Malade", "",
     ]
     malade = [r for r in report["rows"] if r["kind"] == "malade"]
-    lines += _table(["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
-                    [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
-                      f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
-                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
+    lines += _table(
+        ["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
+        [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
+          f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
+          f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
     lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
-    lines += _table(["backend", "L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s",
-                     "how"],
-                    [[r["backend"], str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}",
-                      f"{r['p90_ms']:.2f}",
-                      f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
-                      f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
+    lines += _table(
+        ["backend", "L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
+        [[r["backend"], str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}",
+          f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}",
+          f"{r['gflops']:.1f}", f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"]
+         for r in dgan])
     steps = cfg["dgan_steps"]
     lines += ["", "## Paper Table 6 layout (seconds, batch 1; paper: TITAN V)", ""]
     lines += _table(["N", "Malade ORT CPU", "Malade eager", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}",
