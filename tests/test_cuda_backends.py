@@ -67,6 +67,22 @@ def test_a_compiler_failure_becomes_backend_unavailable_before_timing() -> None:
     assert "\n" not in str(info.value)
 
 
+def test_the_compiled_chain_lives_wholly_on_its_device_in_its_precision(files, monkeypatch) -> None:
+    """Run here on the meta device, with torch.compile as the identity: a buffer or input left on the CPU
+    (the chain's delta_t, say) fails the forward pass as it would on CUDA."""
+    from malade_export.bench import cuda_backends
+
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: module)
+    monkeypatch.setattr(cuda_backends, "_COMPILED", {})
+    defense = cuda_backends.compiled_defense(files, "bf16", device="meta")
+    tensors = [*defense.parameters(), *defense.buffers()]
+    assert {(t.device.type, t.dtype) for t in tensors} == {("meta", torch.bfloat16)}
+    x, noise = cuda_backends.cuda_inputs(files, 4, torch.bfloat16, device="meta")
+    with torch.inference_mode():
+        logits = defense(x, noise)[0]
+    assert logits.device.type == "meta" and logits.dtype == torch.bfloat16 and logits.shape == (4, 10)
+
+
 def test_cuda_rows_are_judged_by_the_gpu_peak_of_their_precision() -> None:
     from malade_export.bench.report import peak_gflops, peak_name
 

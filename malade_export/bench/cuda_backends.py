@@ -24,7 +24,7 @@ from torch import nn
 from .backends import BackendUnavailable, ChainFiles, Runner, _inputs, backend
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-_COMPILED: dict[tuple[str, str, str], nn.Module] = {}
+_COMPILED: dict[tuple[str, str, str], nn.Module] = {}  # (weights' sha256, precision, device) -> compiled copy
 
 
 def require_cuda() -> None:
@@ -33,10 +33,11 @@ def require_cuda() -> None:
         raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
 
 
-def cuda_inputs(files: ChainFiles, batch: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def cuda_inputs(files: ChainFiles, batch: int, dtype: torch.dtype = torch.float32,
+                device: str = "cuda") -> tuple[torch.Tensor, torch.Tensor]:
     """The CPU backends' image batch and noise for this batch size, on the GPU in ``dtype``."""
     x, noise, _ = _inputs(files.defense, batch)
-    return x.to("cuda", dtype), noise.to("cuda", dtype)
+    return x.to(device, dtype), noise.to(device, dtype)
 
 
 def _synchronized(call: Callable[[], object]) -> Runner:
@@ -83,9 +84,9 @@ def _fingerprint(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _compiled(module: nn.Module, precision: str) -> nn.Module:
-    """One torch.compile'd GPU copy of ``module`` in ``precision`` per (weights, precision)."""
-    key = (_fingerprint(module), precision, type(module).__name__)
+def _compiled(module: nn.Module, precision: str, device: str) -> nn.Module:
+    """One torch.compile'd copy of ``module`` on ``device`` in ``precision`` per (weights, precision, device)."""
+    key = (_fingerprint(module), precision, device)
     if key not in _COMPILED:
         dynamo = torch._dynamo.config
         # Never fall back to eager silently when the recompile limit is hit: the row would be mislabelled.
@@ -95,15 +96,17 @@ def _compiled(module: nn.Module, precision: str) -> nn.Module:
             if hasattr(dynamo, limit):
                 setattr(dynamo, limit, max(getattr(dynamo, limit), 16))
         # dynamic: one compilation serves batch 1, 64 and 1024 instead of a recompile per batch size
-        _COMPILED[key] = torch.compile(copy.deepcopy(module).to("cuda", DTYPES[precision]).eval(), dynamic=True)
+        _COMPILED[key] = torch.compile(copy.deepcopy(module).to(device, DTYPES[precision]).eval(), dynamic=True)
     return _COMPILED[key]
 
 
-def compiled_defense(files: ChainFiles, precision: str) -> nn.Module:
-    """The chain on the GPU in ``precision`` with its sDAE and classifier torch.compile'd (lazily)."""
-    defense = copy.deepcopy(files.defense)
-    defense.dae = _compiled(files.defense.dae, precision)
-    defense.classifier = _compiled(files.defense.classifier, precision)
+def compiled_defense(files: ChainFiles, precision: str, device: str = "cuda") -> nn.Module:
+    """The chain on ``device`` in ``precision`` with its sDAE and classifier torch.compile'd (lazily).
+
+    The whole copy moves first: the chain's own buffers (delta_t) must sit on the device too."""
+    defense = copy.deepcopy(files.defense).to(device, DTYPES[precision])
+    defense.dae = _compiled(files.defense.dae, precision, device)
+    defense.classifier = _compiled(files.defense.classifier, precision, device)
     return defense
 
 
