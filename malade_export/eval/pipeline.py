@@ -17,7 +17,7 @@ from ..attacks import Attack, AttackOptions
 from ..chain import ChainSettings
 from ..checkpoint import file_sha256
 from ..data import load_split
-from ..defenses import DEFENSES, ChainDefense, Defense, RuntimeChain, build_defense
+from ..defenses import DEFENSES, ChainDefense, Defense, DefenseSources, RuntimeChain
 from ..defenses.exported import TORCH
 from ..defenses.projection import ReconstructionSettings
 from ..device import resolve_device
@@ -81,8 +81,8 @@ class EvalSlice:
 
 def build(spec: DefenseSpec, device: str) -> Defense:
     """The defence on ``device``; a chain in another runtime is exported and run there (CPU only)."""
-    options = DEFENSES.get(spec.name).options_from(spec.chain, spec.projection)
-    defense = build_defense(spec.name, spec.classifier, spec.denoiser, spec.generator, **options).to(device)
+    sources = DefenseSources(spec.classifier, spec.denoiser, spec.generator)
+    defense = DEFENSES.get(spec.name).build(sources, spec.chain, spec.projection).to(device)
     if spec.runtime == TORCH:
         return defense
     if not isinstance(defense, ChainDefense):
