@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from click.testing import CliRunner
 from torch import nn
 
 from malade_export.bench.backends import BACKENDS, BackendUnavailable, make_runner
 from malade_export.bench.cuda_backends import force_compile
-from malade_export.cli.main import main
 
 HAS_CUDA = torch.cuda.is_available()
 PRECISIONS = {"pytorch-cuda-eager": "fp32", "torchscript-cuda": "fp32", "pytorch-compile-cuda": "fp32",
@@ -95,19 +93,6 @@ def test_cuda_rows_are_judged_by_the_gpu_peak_of_their_precision() -> None:
     assert peak_gflops(report, "ort-cpu") == 100.0 and peak_name(report, "ort-cpu") == "fp32"
     strict = {**report, "matmul_peak_cuda": {**report["matmul_peak_cuda"], "fp32_judged_by": "fp32"}}
     assert peak_gflops(strict, "pytorch-cuda-graphs") == 50e3
-
-
-def test_bench_cli_takes_cuda_backends_and_defensegan_devices(tmp_path) -> None:
-    runner = CliRunner()
-    bad = runner.invoke(main, ["bench", "--dgan-devices", "tpu", "--out-dir", str(tmp_path)])
-    assert bad.exit_code == 1 and bad.output.startswith("Error: --dgan-devices takes cpu and/or cuda, or none")
-    if HAS_CUDA:
-        return
-    done = runner.invoke(main, ["bench", "--quick", "--out-dir", str(tmp_path), "--backends", "pytorch-cuda-eager",
-                                "--batches", "1", "--dgan-devices", "cuda", "--dgan-restarts", "1",
-                                "--dgan-measure-steps", "1"])
-    assert done.exit_code == 0, done.output
-    assert "skip pytorch-cuda-eager: torch" in done.output and "skip pytorch-cuda+autograd: torch" in done.output
 
 
 @pytest.mark.gpu
