@@ -9,10 +9,11 @@
 # under 8 minutes); a part that fails or runs out of time is recorded and the rest go on.
 # --short: N = 10 and batch 1 only, few repetitions, no C++ build: the CPU machine's test mode.
 # On a machine without CUDA every GPU part is skipped with its reason. Env: PYTHON (default python3),
-# DEVICE_CHECK_WORK (scratch folder, default a fresh one under /tmp; never inside OUT_DIR).
+# DEVICE_CHECK_WORK (scratch folder, default a fresh one under /tmp; never inside OUT_DIR),
+# DEVICE_CHECK_PARTS (a rerun of some parts only, e.g. "cpp,accuracy"; install and env always run).
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n 2,12p "$0"; exit 2; }
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n 2,13p "$0"; exit 2; }
 out="$1"; shift
 short=0
 for arg in "$@"; do
@@ -38,6 +39,12 @@ echo "device_check: out=$out work=$work budget=${budget}s short=$short" | tee -a
 # NAME.rc gets "rc seconds box note". rc 99 = skipped (note says why), 124/137 = stopped at the box.
 part() {
   local name="$1" want="$2"; shift 2
+  case "$name" in install|env) ;; *)
+    if [ -n "${DEVICE_CHECK_PARTS:-}" ] && [[ ",$DEVICE_CHECK_PARTS," != *",$name,"* ]]; then
+      skip "$name" "not among DEVICE_CHECK_PARTS=$DEVICE_CHECK_PARTS"
+      return
+    fi ;;
+  esac
   local left=$(( budget - (SECONDS - t0) - 30 ))
   local box=$(( want < left ? want : left ))
   if [ "$box" -lt 10 ]; then

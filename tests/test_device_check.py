@@ -84,6 +84,17 @@ def test_a_dead_part_is_reported_and_the_report_is_still_written(tmp_path: Path)
     assert "ran past its time box" in (tmp_path / "out" / "device_check.md").read_text()
 
 
+def test_a_rerun_of_some_parts_skips_the_others_and_says_so(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable, "DEVICE_CHECK_PARTS": "accuracy_typo"}
+    done = subprocess.run(["bash", str(SCRIPT), str(tmp_path), "--short"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    parts = json.loads((tmp_path / "device_check.json").read_text())["parts"]
+    assert parts["env"]["status"] == "ok"
+    assert parts["bench_cuda"] == {"status": "skipped", "reason": "not among DEVICE_CHECK_PARTS=accuracy_typo",
+                                   "seconds": 0.0, "time_box_s": 0.0}
+
+
 def test_usage_without_an_output_folder() -> None:
     done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True)
     assert done.returncode == 2 and "OUT_DIR" in done.stdout
