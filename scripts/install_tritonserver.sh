@@ -19,7 +19,8 @@ STUB="$SERVER/python_backend_stubs/$PYVER/triton_python_backend_stub"
 [ -f "$STUB" ] || { echo "install_tritonserver: the wheel has no Python-backend stub for Python $PYVER" >&2; exit 1; }
 cp "$STUB" "$SERVER/backends/python/triton_python_backend_stub"
 chmod +x "$SERVER/bin/tritonserver" "$SERVER/backends/python/triton_python_backend_stub"
-rm -rf "$SERVER/python_backend_stubs" "$WORK/tree/pytriton/"*.py "$WORK/tree"/*.dist-info
+rm -rf "$SERVER/python_backend_stubs" "$WORK/tree"/*.dist-info
+find "$WORK/tree/pytriton" -mindepth 1 -maxdepth 1 ! -name tritonserver -exec rm -rf {} +  # PyTriton itself: not used
 mkdir -p "$(dirname "$DEST")"
 rm -rf "$DEST"
 mv "$WORK/tree" "$DEST"

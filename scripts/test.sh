@@ -17,4 +17,10 @@ python3 -m venv "$VENV"
 # now (a few seconds), so the test runs instead of skipping. Without apt access it still skips.
 bash cpp_bench/fetch_ort_root.sh cpp_bench/build/onnxruntime "$VENV/bin/python" >/dev/null \
   || echo "test.sh: no ONNX Runtime headers; the C++ ONNX Runtime harness test will skip"
+# Serving tests: tritonclient in the venv; the tritonserver binary unpacked from the nvidia-pytriton wheel
+# into .triton/, outside the venv (never pip-installed: its numpy<2 pin must not reach the package).
+"$VENV/bin/pip" install -q 'tritonclient[grpc,http]>=2.40'
+bash scripts/install_tritonserver.sh .triton "$VENV/bin/python" \
+  || echo "test.sh: could not install tritonserver; the Triton server tests will skip"
+export MALADE_TRITONSERVER="$PWD/.triton"
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -7,6 +7,7 @@ from .. import __version__
 from .common import TerseGroup
 from .bench import bench_cmd
 from .eval import eval_cmd
+from .serve import serve_cmd, triton_repo_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
 
@@ -24,3 +25,5 @@ main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
+main.add_command(triton_repo_cmd)
+main.add_command(serve_cmd)

@@ -81,14 +81,14 @@ class TritonServer:
 
     def __init__(self, repository: str | Path, install: TritonInstall | None = None, host: str = LOOPBACK,
                  http_port: int | None = None, grpc_port: int | None = None, exit_timeout_s: int = 30,
-                 log: IO[bytes] | int | None = subprocess.DEVNULL, extra_args: Sequence[str] = ()) -> None:
+                 log_path: str | Path | None = None, extra_args: Sequence[str] = ()) -> None:
         self.repository = Path(repository).resolve()
         self.install = install or find_tritonserver()
         self.host = host
         self.http_port = http_port or free_port(host)
         self.grpc_port = grpc_port or free_port(host)
         self.exit_timeout_s = exit_timeout_s
-        self.log = log
+        self.log_path = Path(log_path) if log_path else None  # None: the server logs to this process's stderr
         self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -115,20 +115,33 @@ class TritonServer:
     def start(self, timeout_s: float = 120.0) -> TritonServer:
         if not (self.repository / "").is_dir():
             raise MaladeError(f"model repository {self.repository} does not exist")
-        self.process = subprocess.Popen(self.command(), env=stub_environment(), stdout=self.log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log: IO[bytes] | None = self.log_path.open("ab") if self.log_path else None
+        try:
+            self.process = subprocess.Popen(self.command(), env=stub_environment(), stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        finally:
+            if log:
+                log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 self.process = None
-                raise MaladeError(f"tritonserver exited with code {code} while loading {self.repository} "
-                                  "(its log says why)")
+                raise MaladeError(f"tritonserver exited with code {code} while loading {self.repository}: "
+                                  f"{self.log_error()}")
             if self.ready():
                 return self
             time.sleep(0.2)
         self.stop()
         raise MaladeError(f"tritonserver was not ready within {timeout_s:.0f} s")
+
+    def log_error(self) -> str:
+        """The first error line of the server's log, for one-line messages."""
+        if not self.log_path or not self.log_path.is_file():
+            return "its log (stderr) says why"
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if line.startswith("E") or "error:" in line]
+        return (errors or lines or ["empty log"])[0][:500]
 
     def ready(self) -> bool:
         """GET /v2/health/ready with a fresh connection that is closed at once (no keep-alive left open)."""
