@@ -179,3 +179,11 @@ def test_existing_folder_and_foreign_file_are_refused(exports, tmp_path):
     with pytest.raises(MaladeError, match="not a malade-export graph"):
         write_repository(foreign, tmp_path / "repo")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.onnx", "taken"]  # no half-written repository
+
+
+def test_python_variant_on_gpu_instances_asks_for_gpu_providers(exports, tmp_path):
+    repo = write_repository(exports["input"], tmp_path / "repo", RepoOptions(device="gpu", instances=2))
+    config = parse(repo.path / "malade" / "config.pbtxt")
+    group = config.instance_group[0]
+    assert model_config_pb2.ModelInstanceGroup.Kind.Name(group.kind) == "KIND_GPU" and group.count == 2
+    assert config.parameters["providers"].string_value == "auto"

@@ -97,7 +97,8 @@ def _model_dir(root: Path, name: str, config: str) -> Path:
 def _python_repo(onnx_path: Path, root: Path, io: OnnxIO, mode: str, o: RepoOptions) -> Repository:
     """One Python-backend model: input ``x`` only, batched by Triton (the session takes any batch)."""
     outputs = list(io.outputs) + ([SEED_OUTPUT] if o.expose_seeds else [])
-    params = {"onnx_file": "model.onnx", "threads": str(o.threads), "expose_seeds": str(o.expose_seeds).lower()}
+    params = {"onnx_file": "model.onnx", "threads": str(o.threads), "expose_seeds": str(o.expose_seeds).lower(),
+              "providers": "auto" if o.device == "gpu" else "cpu"}
     kind = "KIND_GPU" if o.device == "gpu" else "KIND_CPU"
     config = model_config(o.name, backend="python", batched=True, policy=o.policy, inputs=[io.inputs[0]],
                           outputs=outputs, kind=kind, count=o.instances, params=params)

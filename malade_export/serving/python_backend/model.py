@@ -34,7 +34,8 @@ class TritonPythonModel:
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
         folder = Path(args["model_repository"]) / args["model_version"]
         threads = int(params.get("threads", "0")) or None
-        self.session = Session(folder / params.get("onnx_file", "model.onnx"), threads=threads)
+        self.session = Session(folder / params.get("onnx_file", "model.onnx"), threads=threads,
+                               providers=params.get("providers", "cpu"))  # "auto" on GPU instances: TensorRT > CUDA > CPU
         self.expose_seeds = params.get("expose_seeds", "false") == "true"
 
     def execute(self, requests):
