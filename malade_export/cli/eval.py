@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from .common import DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, resolve_device
+from .common import (
+    DEVICE_CHOICES,
+    TerseCommand,
+    command_line,
+    one_line_errors,
+    resolve_device,
+)
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
 RUNTIME_CHOICES = ["torch", "ort", "openvino-f32", "openvino-bf16"]
@@ -83,8 +89,9 @@ def eval_cmd(**kw: Any) -> None:
     from ..checkpoint import file_sha256
     from ..data import load_split
     from ..defenses import build_defense
-    from ..eval import AttackOptions, build_attack, evaluate, provenance, test_slice, write_result
+    from ..eval import AttackOptions, build_attack, evaluate, test_slice, write_result
     from ..eval.report import markdown_row
+    from ..provenance import provenance
     from ..schedule import Schedule
 
     command = command_line()

@@ -86,8 +86,8 @@ def main(out: str, steps: int, classifier: str | None, sdae: str | None, fmt: st
 def _export(out: Path, steps: int, classifier: str | None, sdae: str | None, fmt: str | None, noise_mode: str,
             votes: int, dtype: str, target: str, opset: int, schedule_text: str, magnet: bool, clip: bool,
             verify: bool, trt_engine: str | None) -> None:
+    from ..chain import load_defense
     from ..export import export_defense
-    from ..loading import load_defense
 
     fmt = _format_for(out, fmt)
     if trt_engine:

@@ -5,7 +5,14 @@ from typing import Any
 
 import click
 
-from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
+from .common import (
+    DEVICE_CHOICES,
+    TerseCommand,
+    command_line,
+    data_options,
+    one_line_errors,
+    resolve_device,
+)
 
 
 @click.command("train-gan", cls=TerseCommand)

@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import load_checkpoint
-from ..defensegan import ReconstructionSettings
 from ..errors import MaladeError
 from .base import Defense
-from .defensegan import DefenseGAN
+from .defensegan import DefenseGAN, ReconstructionSettings
 from .magnet import MagNet
 from .mala import Mala
 from .malade import Malade
