@@ -187,3 +187,23 @@ def test_python_variant_on_gpu_instances_asks_for_gpu_providers(exports, tmp_pat
     group = config.instance_group[0]
     assert model_config_pb2.ModelInstanceGroup.Kind.Name(group.kind) == "KIND_GPU" and group.count == 2
     assert config.parameters["providers"].string_value == "auto"
+
+
+def test_cli_writes_every_variant_for_the_default_preset(tmp_path):
+    """`malade triton-repo PRESET` exports the default defence and writes a repository that validates."""
+    from click.testing import CliRunner
+
+    from malade_export.cli.main import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["triton-repo", "fashion-mnist", str(tmp_path / "ort"), "--variant", "onnxruntime",
+                                  "--noise", "seed", "--max-batch-size", "8"])
+    assert result.exit_code == 0, result.output
+    assert "clients call `malade` with input x only" in result.output
+    configs = {p.parent.name: parse(p) for p in (tmp_path / "ort").glob("*/config.pbtxt")}
+    assert sorted(configs) == ["malade", "malade_noise", "malade_onnx"]
+    assert all(c.max_batch_size == 8 for c in configs.values())  # seed mode: every model batches
+    onnx_files = list((tmp_path / "ort").glob("malade_onnx/1/model.onnx"))
+    assert [i.name for i in onnx.load(str(onnx_files[0])).graph.input] == ["x", "seed"]
+    missing = runner.invoke(main, ["triton-repo", str(tmp_path / "nope.onnx"), str(tmp_path / "r")])
+    assert missing.exit_code == 1 and "Error: model file" in missing.output and "does not exist" in missing.output

@@ -55,21 +55,42 @@ def _options(variant: str, plan: str | None, device: str, instances: int, thread
     return RepoOptions(name, variant, device, instances, threads, policy, expose_seeds, Path(plan) if plan else None)
 
 
+def _export_preset(name: str, noise_mode: str, folder: Path) -> Path:
+    """Export a bundled preset (needs torch) for a repository; the repository copies the file."""
+    from ..chain import load_defense
+    from ..export import export_defense
+
+    path = folder / "defense.onnx"
+    export_defense(load_defense(preset_name=name), path, noise_mode=noise_mode)
+    return path
+
+
 @click.command(name="triton-repo")
-@click.argument("onnx_file", type=click.Path(dir_okay=False))
+@click.argument("source", metavar="ONNX_FILE|PRESET")
 @click.argument("out", type=click.Path(file_okay=False))
+@click.option("--noise", "noise_mode", type=click.Choice(["input", "seed"]), default="input", show_default=True,
+              help="For a PRESET: the export's noise mode (seed lets the onnxruntime variant batch dynamically).")
 @repo_options
 @one_line_errors
-def triton_repo_cmd(onnx_file: str, out: str, **options: Any) -> None:
-    """Write a Triton model repository OUT serving the exported ONNX_FILE; the server draws all noise.
+def triton_repo_cmd(source: str, out: str, noise_mode: str, **options: Any) -> None:
+    """Write a Triton model repository OUT for an exported ONNX_FILE (or a bundled PRESET, exported with the
+    default settings); the server draws all noise.
 
     \b
     Example:  malade triton-repo defense.onnx model_repository
+              malade triton-repo fashion-mnist model_repository --variant onnxruntime --noise seed
               tritonserver --model-repository model_repository
     """
     from ..serving.triton_repo import write_repository
 
-    repo = write_repository(onnx_file, out, _options(**options))
+    with tempfile.TemporaryDirectory(prefix="malade-repo-") as tmp:
+        if Path(source).is_file():
+            onnx_file = Path(source)
+        elif source.endswith(".onnx"):
+            raise MaladeError(f"model file {source} does not exist")
+        else:
+            onnx_file = _export_preset(source, noise_mode, Path(tmp))
+        repo = write_repository(onnx_file, out, _options(**options))
     click.echo(f"wrote Triton repository {repo.path} ({options['variant']}): models {', '.join(repo.models)}; "
                f"clients call `{repo.entry}` with input x only"
                + ("" if repo.batched else " (noise-input file: no dynamic batching; export with --noise seed for it)"))
