@@ -22,22 +22,23 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import tritonclient.grpc as grpcclient  # noqa: E402
+import tritonclient.http as httpclient  # noqa: E402
+from tritonclient.utils import InferenceServerException  # noqa: E402
+
 from malade_export.runtime import Session  # noqa: E402
 from malade_export.serving.config import QueuePolicy  # noqa: E402
 from malade_export.serving.server import TritonServer, find_tritonserver  # noqa: E402
 from malade_export.serving.triton_repo import RepoOptions, write_repository  # noqa: E402
-
-import tritonclient.grpc as grpcclient  # noqa: E402
-import tritonclient.http as httpclient  # noqa: E402
-from tritonclient.utils import InferenceServerException  # noqa: E402
 
 X = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
 
@@ -272,7 +273,8 @@ def markdown(record: dict[str, Any]) -> str:
     lines += ["", "## Goals", "",
               f"- Triton p50 one client / bare p50: gRPC {g['grpc_p50_ratio']}x, HTTP {g['http_p50_ratio']}x "
               "(goal <= 1.5x)",
-              f"- 8 clients / 1 client throughput: gRPC {g['grpc_8_over_1']}x, HTTP {g['http_8_over_1']}x (goal >= 1.5x)",
+              f"- 8 clients / 1 client throughput: gRPC {g['grpc_8_over_1']}x, HTTP {g['http_8_over_1']}x "
+              "(goal >= 1.5x)",
               f"- overload: lost {g['lost']}, server restarts {g['restarts']} (goal 0 and 0)", "",
               "## Faults", ""]
     for f in record["overload"]:
@@ -280,8 +282,8 @@ def markdown(record: dict[str, Any]) -> str:
                      f"(lost {f['lost']}); rejections {f['rejections']}; still serving after: {f['still_serving']}")
     k, s = record["killed_client"], record["sigterm"]
     lines.append(f"- client SIGKILLed mid-request (batch 32): server still serving: {k['server_still_serving']}")
-    lines.append(f"- SIGTERM under {s['clients']} gRPC clients: exit code {s['exit_code']} after {s['exit_seconds']} s; "
-                 f"outcomes {s['outcomes']}; clients hung: {s['hung_clients']}")
+    lines.append(f"- SIGTERM under {s['clients']} gRPC clients: exit code {s['exit_code']} after "
+                 f"{s['exit_seconds']} s; outcomes {s['outcomes']}; clients hung: {s['hung_clients']}")
     return "\n".join(lines) + "\n"
 
 

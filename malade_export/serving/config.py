@@ -5,9 +5,10 @@ parse every config back with ``model_config_pb2`` so a typo in a field or enum c
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import MaladeError
 

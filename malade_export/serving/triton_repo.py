@@ -69,7 +69,8 @@ def write_repository(onnx_path: str | Path, out: str | Path, options: RepoOption
     if not out.parent.is_dir():
         raise MaladeError(f"output folder {out.parent} does not exist")
     if options.variant == "tensorrt" and (options.plan is None or not Path(options.plan).is_file()):
-        raise MaladeError("the tensorrt variant needs the plan built by `malade-export --trt-engine PLAN` (--plan PLAN)")
+        raise MaladeError("the tensorrt variant needs the plan built by `malade-export --trt-engine PLAN` "
+                          "(--plan PLAN)")
     if options.variant == "tensorrt" and options.device != "gpu":
         raise MaladeError("the tensorrt variant runs on GPU instances only (--device gpu)")
     if not options.name.isidentifier():
@@ -122,9 +123,9 @@ def _ensemble_repo(onnx_path: Path, root: Path, io: OnnxIO, mode: str, o: RepoOp
                     "input_shape": ",".join(map(str, x.dims[1:]))}
     if mode == "noise" and not meta.get("steps"):
         raise MaladeError(f"{onnx_path} lacks malade.steps metadata; cannot size its noise input")
+    front_outputs = [noise_in] if batched else [noise_in, TensorSpec("seed_used", "TYPE_INT64", (-1,))]
     _model_dir(root, front, model_config(front, backend="python", batched=batched, policy=o.policy, inputs=[x],
-                                         outputs=[noise_in] if batched else [noise_in, TensorSpec("seed_used", "TYPE_INT64", (-1,))],
-                                         params=front_params))
+                                         outputs=front_outputs, params=front_params))
     shutil.copyfile(NOISE_MODEL, root / front / "1" / "model.py")
     kind = "KIND_GPU" if o.device == "gpu" else "KIND_CPU"
     if o.variant == "onnxruntime":

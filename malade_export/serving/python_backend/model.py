@@ -34,8 +34,8 @@ class TritonPythonModel:
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
         folder = Path(args["model_repository"]) / args["model_version"]
         threads = int(params.get("threads", "0")) or None
-        self.session = Session(folder / params.get("onnx_file", "model.onnx"), threads=threads,
-                               providers=params.get("providers", "cpu"))  # "auto" on GPU instances: TensorRT > CUDA > CPU
+        providers = params.get("providers", "cpu")  # "auto" on GPU instances: TensorRT > CUDA > CPU
+        self.session = Session(folder / params.get("onnx_file", "model.onnx"), threads=threads, providers=providers)
         self.expose_seeds = params.get("expose_seeds", "false") == "true"
 
     def execute(self, requests):
@@ -50,7 +50,7 @@ class TritonPythonModel:
         if good:
             pred = self.session.predict(np.concatenate(xs))  # seed=None: fresh OS-entropy seeds
             start = 0
-            for i, x in zip(good, xs):
+            for i, x in zip(good, xs, strict=True):
                 sl = slice(start, start + len(x))
                 start += len(x)
                 outputs = [pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(value[sl])) for name, value in
