@@ -1,6 +1,9 @@
 """Triton model repositories: every config.pbtxt parses as Triton's ModelConfig and matches the file."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -207,3 +210,16 @@ def test_cli_writes_every_variant_for_the_default_preset(tmp_path):
     assert [i.name for i in onnx.load(str(onnx_files[0])).graph.input] == ["x", "seed"]
     missing = runner.invoke(main, ["triton-repo", str(tmp_path / "nope.onnx"), str(tmp_path / "r")])
     assert missing.exit_code == 1 and "Error: model file" in missing.output and "does not exist" in missing.output
+
+
+def test_serving_side_runs_without_torch(exports, tmp_path):
+    """A torch-free host writes repositories and has both commands: torch is blocked from importing."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from malade_export.cli.serve import serve_cmd, triton_repo_cmd\n"
+            "from malade_export.serving import write_repository\n"
+            f"write_repository({str(exports['seed'])!r}, {str(tmp_path / 'repo')!r})\n"
+            "triton_repo_cmd.main(['--help'], standalone_mode=False)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "repo" / "malade" / "config.pbtxt").is_file()
