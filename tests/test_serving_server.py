@@ -170,3 +170,23 @@ def test_serve_command_starts_prints_endpoints_and_stops_on_signal(onnx_file, si
     assert "tritonserver stopped (exit code 0)" in out
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
+
+
+def test_a_crashed_parent_leaves_no_server_behind(server, tmp_path):
+    """The server's parent dies without stopping it: Linux's parent-death signal stops it anyway."""
+    code = ("import os, sys\nfrom malade_export.serving.server import TritonServer, find_tritonserver\n"
+            f"s = TritonServer({str(server.repository)!r}, find_tritonserver({str(server.install.binary)!r}), "
+            f"log_path={str(tmp_path / 'log')!r}).start()\nprint(s.pid, flush=True)\nos._exit(9)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    pid = int(result.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the orphaned server kept running")

@@ -77,8 +77,21 @@ def stub_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _terminate_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server if its parent dies, so a crash leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class TritonServer:
-    """A ``tritonserver`` child process: ``start()`` waits until it is ready, ``stop()`` ends it by PID."""
+    """A ``tritonserver`` child process: ``start()`` waits until it is ready, ``stop()`` ends it by PID.
+
+    The server is also SIGTERMed if the thread that started it dies, so call ``start()`` from a thread
+    that outlives the server (the main thread, usually).
+    """
 
     def __init__(self, repository: str | Path, install: TritonInstall | None = None, host: str = LOOPBACK,
                  http_port: int | None = None, grpc_port: int | None = None, exit_timeout_s: int = 30,
@@ -114,12 +127,13 @@ class TritonServer:
                 "--allow-metrics=false", f"--exit-timeout-secs={self.exit_timeout_s}", *self.extra_args]
 
     def start(self, timeout_s: float = 120.0) -> TritonServer:
-        if not (self.repository / "").is_dir():
+        if not self.repository.is_dir():
             raise MaladeError(f"model repository {self.repository} does not exist")
         log: IO[bytes] | None = self.log_path.open("ab") if self.log_path else None
         try:
             self.process = subprocess.Popen(self.command(), env=stub_environment(), stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            preexec_fn=_terminate_with_parent)
         finally:
             if log:
                 log.close()
