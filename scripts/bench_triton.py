@@ -262,7 +262,9 @@ def markdown(record: dict[str, Any]) -> str:
              f"- CPU: {record['cpu']} ({record['cores']} cores, shared with other work: load average before "
              f"{record['load_before']}, after {record['load_after']})",
              f"- command: `{record['command']}`", f"- commit: {record['commit']}",
-             f"- model: {record['model']}; repository: Python backend, {record['repo']}", "",
+             f"- model: {record['model']}; repository: Python backend, {record['repo']}",
+             "- clients: threads of one Python process (tritonclient, one connection each) on the same cores as "
+             "the server; bare: threads sharing one Session", f"- {record['seconds']} s per point", "",
              "| client | clients | req/s | p50 ms | p99 ms | batches Triton formed (size: count) | errors |",
              "|---|---|---|---|---|---|---|"]
     for p in record["load"]:
@@ -347,7 +349,8 @@ def main() -> None:
               "model": f"default defence, {meta.get('steps')} steps, noise input",
               "repo": f"max_batch_size {policy.max_batch_size}, queue {policy.max_queue_size}, "
                       f"queue delay {policy.max_queue_delay_us} us, ORT threads {args.threads or 'default'}",
-              "load": points, "overload": overload, "killed_client": killed, "sigterm": sig, "goals": goals}
+              "seconds": args.seconds, "load": points, "overload": overload, "killed_client": killed, "sigterm": sig,
+              "goals": goals}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "triton_load.json").write_text(json.dumps(record, indent=2) + "\n")
     (args.out / "triton_load.md").write_text(markdown(record))
