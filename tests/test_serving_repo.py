@@ -223,3 +223,21 @@ def test_serving_side_runs_without_torch(exports, tmp_path):
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "repo" / "malade" / "config.pbtxt").is_file()
+
+
+def test_serve_and_server_lookup_errors_are_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from malade_export.cli.main import main
+    from malade_export.serving.server import find_tritonserver
+
+    with pytest.raises(MaladeError, match="no tritonserver at"):
+        find_tritonserver(tmp_path / "missing")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tritonserver on PATH either
+    monkeypatch.delenv("MALADE_TRITONSERVER", raising=False)
+    if not Path("/opt/tritonserver/bin/tritonserver").is_file():
+        with pytest.raises(MaladeError, match="install_tritonserver.sh"):
+            find_tritonserver()
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["serve", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "holds no model" in result.output

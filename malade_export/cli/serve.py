@@ -121,8 +121,11 @@ def serve_cmd(source: str, binary: str | None, host: str, http_port: int, grpc_p
     from ..serving.server import TritonServer, find_tritonserver, free_port
     from ..serving.triton_repo import write_repository
 
-    install = find_tritonserver(binary)
     path = Path(source)
+    models = tuple(sorted(p.parent.name for p in path.glob("*/config.pbtxt"))) if path.is_dir() else ()
+    if path.is_dir() and not models:
+        raise MaladeError(f"{path} holds no model (no */config.pbtxt): give a repository or an .onnx file")
+    install = find_tritonserver(binary)
     workdir = None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -132,9 +135,7 @@ def serve_cmd(source: str, binary: str | None, host: str, http_port: int, grpc_p
             repo = write_repository(path, workdir / "repository", _options(**options))
             root, models = repo.path, repo.models
         else:
-            root, models = path, tuple(sorted(p.parent.name for p in path.glob("*/config.pbtxt")))
-            if not models:
-                raise MaladeError(f"{path} holds no model (no */config.pbtxt): give a repository or an .onnx file")
+            root = path
         server = TritonServer(root, install, host, http_port or free_port(host), grpc_port or free_port(host),
                               log_path=log_file)
         server.start()
