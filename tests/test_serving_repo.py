@@ -241,3 +241,12 @@ def test_serve_and_server_lookup_errors_are_one_line(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["serve", str(tmp_path / "empty")])
     assert result.exit_code == 1 and "holds no model" in result.output
+
+
+def test_repository_is_readable_by_other_users(exports, tmp_path):
+    old = os.umask(0o022)
+    try:
+        repo = write_repository(exports["input"], tmp_path / "repo")
+    finally:
+        os.umask(old)
+    assert repo.path.stat().st_mode & 0o777 == 0o755

@@ -12,6 +12,7 @@ never leaves half a repository.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ def write_repository(onnx_path: str | Path, out: str | Path, options: RepoOption
     try:
         writer = _python_repo if options.variant == "python" else _ensemble_repo
         repo = writer(onnx_path, tmp, io, mode, options)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp's 0700 would hide the repository from a server run as another user
         tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
