@@ -1,4 +1,4 @@
-"""`malade`: the umbrella command (training; evaluation and benchmarks join it)."""
+"""`malade`: the umbrella command: training, export, evaluation and benchmarks."""
 from __future__ import annotations
 
 import click
@@ -7,6 +7,7 @@ from .. import __version__
 from .bench import bench_cmd
 from .common import TerseGroup
 from .eval import eval_cmd
+from .export import main as export_cmd
 from .serve import serve_cmd, triton_repo_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
@@ -25,5 +26,6 @@ main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
+main.add_command(export_cmd, name="export")  # the same command as `malade-export`
 main.add_command(triton_repo_cmd)
 main.add_command(serve_cmd)

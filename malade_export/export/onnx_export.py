@@ -31,7 +31,8 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     front of it (``attach_seeded_noise``): they compute in uint64, which torch cannot trace.
     """
     if noise_mode == "seed" and opset < SEED_MIN_OPSET:
-        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); got {opset}")
+        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); "
+                          f"got {opset}")
     defense = loaded.defense
     graph = build_graph(defense, "input", dtype, target)
     buffer = io.BytesIO()

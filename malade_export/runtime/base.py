@@ -5,14 +5,16 @@ sessions refuse the same bad inputs with the same messages and draw their noise 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import MaladeError
 from ..noise import fresh_seeds, seeded_noise
+from ..registry import Registry
 
 OUTPUTS = ("logits", "purified", "score")
 
@@ -56,8 +58,8 @@ class DefenseSession:
         if self.noise_mode == "input" and not self.steps:
             raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits, purified, score) for one feed dict, in the runtime of the subclass."""
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The outputs by name (logits, purified, score) for one feed dict, in the runtime of the subclass."""
         raise NotImplementedError
 
     def validate(self, x: Any) -> np.ndarray:
@@ -96,6 +98,17 @@ class DefenseSession:
             seeds = fresh_seeds(batch)
         else:
             seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
-        logits, purified, score = self.run(self.feeds(x, seeds))
-        probs = _softmax(logits)
-        return Prediction(logits, probs, probs.argmax(axis=1), purified, score, seeds)
+        out = self.run(self.feeds(x, seeds))
+        probs = _softmax(out["logits"])
+        return Prediction(out["logits"], probs, probs.argmax(axis=1), out["purified"], out["score"], seeds)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How one runtime serves an exported noise-input ONNX file."""
+
+    open: Callable[[Path], DefenseSession]
+    target: str  # the graph spelling export writes for it (malade-export --target)
+
+
+RUNTIMES: Registry[Runtime] = Registry("runtime")

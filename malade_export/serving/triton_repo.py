@@ -58,9 +58,9 @@ def _check(io: OnnxIO, onnx_path: Path) -> str:
 SEED_OUTPUT = TensorSpec("seed", "TYPE_INT64", (-1,))  # debug output: the seeds a request's noise came from
 
 
-def write_repository(onnx_path: str | Path, out: str | Path, options: RepoOptions = RepoOptions()) -> Repository:
+def write_repository(onnx_path: str | Path, out: str | Path, options: RepoOptions | None = None) -> Repository:
     """Write the repository for ``onnx_path`` to the folder ``out`` (which must not exist yet)."""
-    onnx_path, out = Path(onnx_path), Path(out)
+    onnx_path, out, options = Path(onnx_path), Path(out), options or RepoOptions()
     if options.variant not in VARIANTS:
         raise MaladeError(f"unknown variant {options.variant!r} (choose from {', '.join(VARIANTS)})")
     if not onnx_path.is_file():
