@@ -94,7 +94,7 @@ def load_point(server: TritonServer, protocol: str, model: str, clients: int, se
                     infer()
                     latencies[i].append(time.perf_counter() - t0)
                 except InferenceServerException as exc:
-                    errors[str(exc).splitlines()[0][:80]] += 1
+                    errors[str(exc).splitlines()[0][:120]] += 1
         finally:
             close()
 
@@ -151,7 +151,7 @@ def flood(server: TritonServer, model: str, requests: int, timeout_us: int | Non
     done = threading.Semaphore(0)
 
     def callback(result: Any, error: Any) -> None:
-        outcomes["answered" if error is None else "rejected: " + str(error).splitlines()[0][:70]] += 1
+        outcomes["answered" if error is None else "rejected: " + str(error).splitlines()[0][:120]] += 1
         done.release()
 
     try:
@@ -208,7 +208,7 @@ def sigterm_under_load(server: TritonServer, model: str, clients: int) -> dict[s
                     infer()
                     key = "answered"
                 except InferenceServerException as exc:
-                    key = "failed explicitly: " + str(exc).splitlines()[0][:60]
+                    key = "failed explicitly: " + str(exc).splitlines()[0][:120]
                 with lock:
                     outcomes[key] += 1
                 if key != "answered":
@@ -248,8 +248,11 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
             line = ax.plot(xs, [p["p50_ms"] for p in rows], marker="o", label=f"{label} p50")[0]
             ax.plot(xs, [p["p99_ms"] for p in rows], marker="x", ls="--", color=line.get_color(), label=f"{label} p99")
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ticks = sorted({p["clients"] for p in points})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("concurrent clients (batch 1)")
-    ax.set_ylabel("latency (ms)")
+    ax.set_ylabel("latency (ms, log scale)")
     ax.set_title("Malade defence on Triton (Python backend) vs bare Session.predict")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
