@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from malade_export.bench.flops import chain_macs
@@ -44,3 +45,16 @@ def test_bench_rejects_unknown_backend(tmp_path) -> None:
     result = CliRunner().invoke(main, ["bench", "--quick", "--backends", "tpu", "--out-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "unknown backend(s) tpu" in result.output
+
+
+def test_bench_cli_takes_cuda_backends_and_defensegan_devices(tmp_path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(main, ["bench", "--dgan-devices", "tpu", "--out-dir", str(tmp_path)])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: --dgan-devices takes cpu and/or cuda, or none")
+    if torch.cuda.is_available():
+        return
+    done = runner.invoke(main, ["bench", "--quick", "--out-dir", str(tmp_path), "--backends", "pytorch-cuda-eager",
+                                "--batches", "1", "--dgan-devices", "cuda", "--dgan-restarts", "1",
+                                "--dgan-measure-steps", "1"])
+    assert done.exit_code == 0, done.output
+    assert "skip pytorch-cuda-eager: torch" in done.output and "skip pytorch-cuda+autograd: torch" in done.output
