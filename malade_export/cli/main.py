@@ -6,6 +6,7 @@ import click
 from .. import __version__
 from .common import TerseGroup
 from .bench import bench_cmd
+from .defend import defend_cmd
 from .eval import eval_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
@@ -24,3 +25,4 @@ main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
+main.add_command(defend_cmd)
