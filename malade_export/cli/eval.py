@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .common import DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, resolve_device
+from .common import (DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, read_options, resolve_device,
+                     source_options)
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
 RUNTIME_CHOICES = ["torch", "ort", "openvino-f32", "openvino-bf16"]
@@ -17,10 +18,6 @@ PATH = click.Path(dir_okay=False)
 
 def _options(func: Any) -> Any:
     options = [
-        click.option("--dataset", default="fashion-mnist", show_default=True,
-                     help="fashion-mnist, mnist, or idx:<folder> (any folder of IDX files)."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Folder with the IDX files [default: $MALADE_DATA_DIR, else the Debian package's]."),
         click.option("--classifier", required=True, type=PATH, help="Classifier checkpoint."),
         click.option("--defense", type=click.Choice(DEFENSE_CHOICES), default="malade", show_default=True),
         click.option("--sdae", "--dae", "denoiser", type=PATH, default=None,
@@ -64,7 +61,7 @@ def _options(func: Any) -> Any:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return source_options(func)
 
 
 @click.command("eval", cls=TerseCommand)
@@ -100,7 +97,7 @@ def eval_cmd(**kw: Any) -> None:
     if kw["runtime"] != "torch":
         defense = _in_runtime(defense, kw["runtime"], device)
 
-    test = load_split(kw["dataset"], "test", kw["data_dir"])
+    test = load_split(kw["dataset"], "test", options=read_options(kw))
     held, chosen = (index.numpy() for index in test_slice(len(test), kw["holdout"], kw["n"], kw["seed"]))
     images = torch.from_numpy(test.images[chosen]).to(device)
     labels = torch.from_numpy(test.labels[chosen]).to(device)

@@ -6,12 +6,13 @@ from typing import Any, Callable
 import click
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..data import load_split, train_val_split
+from ..data import default_val_size, load_split, train_val_split
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..train import (TrainSettings, Trained, accuracy, distill_sdae, reconstruction_mse, train_classifier,
                      train_dae)
-from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
+from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
+                     resolve_device)
 
 
 STUDENT_CHANNELS, STUDENT_KERNEL = 32, 3  # distill-sdae's default student: 10x fewer FLOPs than the default sDAE
@@ -38,19 +39,22 @@ def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Call
     return decorate
 
 
-def _load_data(dataset: str, data_dir: str | None, val_size: int, limit: int | None):
-    train_full = load_split(dataset, "train", data_dir)
-    test = load_split(dataset, "test", data_dir)
-    train, val = train_val_split(train_full, val_size=min(val_size, len(train_full) - 1))
+def _load_data(kw: dict[str, Any]):
+    """(train, val, test) for the command's data options; val is held out of the training split."""
+    options = read_options(kw)
+    train_full = load_split(kw["dataset"], "train", options=options)
+    test = load_split(kw["dataset"], "test", options=options)
+    train, val = train_val_split(train_full, val_size=default_val_size(len(train_full), kw["val_size"]))
+    limit = kw["limit"]
     if limit:
         train = train.subset(slice(0, limit))
     return train, val, test
 
 
-def _settings(kw: dict[str, Any]) -> TrainSettings:
+def _settings(kw: dict[str, Any], val_size: int) -> TrainSettings:
     return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"],
                          device=resolve_device(kw["device"]), dataset=kw["dataset"], command=command_line(),
-                         extra={"val_size": kw["val_size"]})
+                         extra={"val_size": val_size})
 
 
 def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
@@ -67,8 +71,8 @@ def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
 @one_line_errors
 def train_classifier_cmd(arch: str, **kw: Any) -> None:
     """Train classifier A-E with cross-entropy (Adam, batch 128)."""
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    result = train_classifier(arch, train, val, _settings(kw), log=click.echo)
+    train, val, test = _load_data(kw)
+    result = train_classifier(arch, train, val, _settings(kw, len(val)), log=click.echo)
     _save(result, kw["out"], {"test_accuracy": accuracy(result.model, test)})
 
 
@@ -98,8 +102,8 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, log=click.echo)
+    train, val, test = _load_data(kw)
+    result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, log=click.echo)
     _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
@@ -116,11 +120,11 @@ def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, 
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     classifier = load_checkpoint(classifier_path, "classifier")
     architecture = _architecture(channels, kernel, init_path)
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    train, val, test = _load_data(kw)
     if list(train.input_shape) != classifier.config["input_shape"]:
         raise click.ClickException(
             f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
+    result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
                        log=click.echo)
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),
@@ -150,13 +154,13 @@ def distill_sdae_cmd(teacher_path: str, classifier_path: str, channels: int | No
     architecture = _architecture(channels, kernel, init_path, default=(STUDENT_CHANNELS, STUDENT_KERNEL))
     teacher = load_checkpoint(teacher_path, "sdae")
     classifier = load_checkpoint(classifier_path, "classifier")
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    train, val, test = _load_data(kw)
     for name, checkpoint in (("teacher", teacher), ("classifier", classifier)):
         shape = checkpoint.config["input_shape"]
         if list(train.input_shape) != shape:
             raise click.ClickException(
                 f"{name} expects input {shape} but {kw['dataset']} has {list(train.input_shape)}")
-    result = distill_sdae(teacher, classifier, train, val, _settings(kw), **architecture, kl_weight=kl_weight,
+    result = distill_sdae(teacher, classifier, train, val, _settings(kw, len(val)), **architecture, kl_weight=kl_weight,
                           log=click.echo)
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),

@@ -5,7 +5,8 @@ from typing import Any
 
 import click
 
-from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
+from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
+                     resolve_device)
 
 
 @click.command("train-gan", cls=TerseCommand)
@@ -27,12 +28,12 @@ from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, on
 def train_gan_cmd(**kw: Any) -> None:
     """Train Defense-GAN's WGAN-GP on the training split; saves the generator (kind "generator")."""
     from ..checkpoint import save_checkpoint
-    from ..data import load_split, train_val_split
+    from ..data import default_val_size, load_split, train_val_split
     from ..train import GanSettings, train_gan
     from ..train.gan import write_sample_grid
 
-    full = load_split(kw["dataset"], "train", kw["data_dir"])
-    train, _ = train_val_split(full, val_size=min(kw["val_size"], len(full) - 1))
+    full = load_split(kw["dataset"], "train", options=read_options(kw))
+    train, _ = train_val_split(full, val_size=default_val_size(len(full), kw["val_size"]))
     if kw["limit"]:
         train = train.subset(slice(0, kw["limit"]))
     settings = GanSettings(iterations=kw["iterations"], batch_size=kw["batch_size"], lr=kw["lr"],
