@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .checkpoint import Checkpoint, save_checkpoint
 from .classifier_sources import InputConventions, check_data, load_classifier
 from .classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
-from .data import ImageSet, load_split, train_val_split
+from .data import DataOptions, ImageSet, default_val_size, load_split, train_val_split
 from .errors import MaladeError
 from .export import export_defense
 from .loading import load_defense
@@ -40,7 +40,7 @@ class DefendConfig:
     conventions: InputConventions = field(default_factory=InputConventions)
     classifier_weights: str | Path | None = None
     classifier_torch: str | Path | None = None
-    data_dir: str | None = None
+    data: DataOptions = field(default_factory=DataOptions)  # how to read ``dataset`` (image size, test share, ...)
     out_dir: Path | None = None  # where the sDAE checkpoint goes [default: beside ``out``]
     epochs: int = 10
     batch_size: int = 128
@@ -51,7 +51,7 @@ class DefendConfig:
     kernel: int = DEFAULT_KERNEL
     steps: int = 10
     noise_mode: str = "input"
-    val_size: int = 500
+    val_size: int | None = None  # [default: 5000, or a tenth of the training set if smaller]
     eval_n: int = 500
     eps: float | None = None  # FGSM budget [default: 0.3 for grey images, 8/255 for colour]
     command: str = ""
@@ -81,9 +81,9 @@ def default_eps(channels: int) -> float:
 
 
 def _data(config: DefendConfig) -> tuple[ImageSet, ImageSet, ImageSet]:
-    full = load_split(config.dataset, "train", config.data_dir)
-    test = load_split(config.dataset, "test", config.data_dir)
-    train, val = train_val_split(full, val_size=min(config.val_size, max(1, len(full) // 10)), seed=config.seed)
+    full = load_split(config.dataset, "train", options=config.data)
+    test = load_split(config.dataset, "test", options=config.data)
+    train, val = train_val_split(full, val_size=default_val_size(len(full), config.val_size), seed=config.seed)
     return train, val, test
 
 

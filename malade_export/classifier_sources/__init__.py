@@ -107,6 +107,7 @@ def _load_onnx(path: Path, conventions: InputConventions, input_shape: Shape | N
 
     model, stated, classes = onnx_source.load_onnx(path)
     shape = resolve_input_shape(stated, input_shape, path.name, data_name)
+    conventions.check_channels(shape[0], path.name)
     if torch_form is None:
         raw, what = OnnxTwin(model, path.name), "the differentiable twin"
     elif isinstance(torch_form, nn.Module):

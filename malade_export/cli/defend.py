@@ -7,15 +7,13 @@ from typing import Any
 import click
 
 from .classifier_options import classifier_options, conventions_from
-from .common import TerseCommand, command_line, one_line_errors
+from .common import TerseCommand, command_line, data_options, one_line_errors, read_options
 
 
 @click.command("defend", cls=TerseCommand)
 @click.argument("out", type=click.Path(dir_okay=False))
 @classifier_options()
-@click.option("--dataset", required=True,
-              help="Your images: folder:<dir> (one subfolder per class), npz:<file>, idx:<folder>, or a named set.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder for named datasets.")
+@data_options
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1), help="sDAE training epochs.")
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1))
 @click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
@@ -26,8 +24,6 @@ from .common import TerseCommand, command_line, one_line_errors
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(1), help="Langevin steps in the file.")
 @click.option("--noise", "noise_mode", type=click.Choice(["input", "seed"]), default="input", show_default=True,
               help="The file takes a `noise` tensor, or int64 `seed` and makes its noise itself.")
-@click.option("--val-size", default=500, show_default=True, type=click.IntRange(1),
-              help="Training images held out to validate the sDAE.")
 @click.option("--n", "eval_n", default=500, show_default=True, type=click.IntRange(1),
               help="Held-out (test) images in the report.")
 @click.option("--eps", type=click.FloatRange(0, 1), default=None,
@@ -48,7 +44,7 @@ def defend_cmd(out: str, **kw: Any) -> None:
     config = DefendConfig(
         classifier=kw["classifier"], dataset=kw["dataset"], out=Path(out), conventions=conventions,
         classifier_weights=kw["classifier_weights"], classifier_torch=kw["classifier_torch"],
-        data_dir=kw["data_dir"], out_dir=Path(kw["out_dir"]) if kw["out_dir"] else None, epochs=kw["epochs"],
+        data=read_options(kw), out_dir=Path(kw["out_dir"]) if kw["out_dir"] else None, epochs=kw["epochs"],
         batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"], sigma=kw["sigma"], channels=kw["channels"],
         steps=kw["steps"], noise_mode=kw["noise_mode"], val_size=kw["val_size"], eval_n=kw["eval_n"], eps=kw["eps"],
         command=command_line())
