@@ -7,9 +7,10 @@ use ``malade eval`` with the chain's gradients (white-box, EOT, BPDA).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -155,7 +156,8 @@ def defend(config: DefendConfig, log: Log = print) -> DefendReport:
     check_data(classifier, train.input_shape, max(train.num_classes, test.num_classes), config.dataset)
     if "max_abs_dlogits_vs_onnxruntime" in classifier.config:
         log(f"classifier {classifier.path.name}: {classifier.config['torch_form']} agrees with ONNX Runtime on "
-            f"{len(probe)} validation images (max |dlogits| = {classifier.config['max_abs_dlogits_vs_onnxruntime']:.2e})")
+            f"{len(probe)} validation images "
+            f"(max |dlogits| = {classifier.config['max_abs_dlogits_vs_onnxruntime']:.2e})")
     settings = TrainSettings(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
                              dataset=config.dataset, command=config.command, extra={"val_size": len(val)})
     trained = train_dae(train, val, settings, sigma=config.sigma, channels=config.channels, kernel=config.kernel,
@@ -180,9 +182,10 @@ def format_report(report: DefendReport) -> str:
     pct = lambda v: f"{100 * v:5.1f} %"  # noqa: E731
     return "\n".join([
         f"held-out images: {report.n}",
-        f"  clean accuracy      undefended {pct(report.clean_undefended)}   defended {pct(report.clean_defended)}",
-        f"  FGSM eps={report.eps:.4g}      undefended {pct(report.fgsm_undefended)}   defended {pct(report.fgsm_defended)}"
-        "   (FGSM on the undefended classifier, fed to the defence: not an attack through the chain)",
+        f"  {'clean accuracy':24}  undefended {pct(report.clean_undefended)}   defended {pct(report.clean_defended)}",
+        f"  {f'FGSM eps={report.eps:.4g} accuracy':24}  undefended {pct(report.fgsm_undefended)}   "
+        f"defended {pct(report.fgsm_defended)}",
+        "    (FGSM computed on the undefended classifier, then fed to the defence: not an attack through the chain)",
         f"  sDAE reconstruction MSE {report.recon_mse:.4g} (the images' own variance: {report.data_variance:.4g})",
         f"  file check: logits vs your classifier on the file's purified output, max |d| = "
         f"{report.classifier_max_abs_dlogits:.2e}; vs the PyTorch chain {report.verify_max_abs_logits:.2e}",

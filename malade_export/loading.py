@@ -38,7 +38,8 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     own_checkpoint = str(classifier or DEFAULT_CLASSIFIER).endswith(".safetensors")
     conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
     clf = load_classifier(classifier or DEFAULT_CLASSIFIER, conventions=conventions,
-                          input_shape=tuple(den.config["input_shape"]), data_name=f"{den.config['kind']} {den.path.name}")
+                          input_shape=None if own_checkpoint else tuple(den.config["input_shape"]),
+                          data_name=f"{den.config['kind']} {den.path.name}")
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "

@@ -12,11 +12,11 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 from safetensors.torch import save_file
+from user_classifiers import MEAN, SHAPE, STD, tiny_net, write_onnx, write_pt2, write_torchscript
 
 from malade_export.classifier_sources import InputConventions, check_data, from_module, load_classifier
 from malade_export.classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
 from malade_export.errors import MaladeError
-from user_classifiers import MEAN, SHAPE, STD, tiny_net, write_onnx, write_pt2, write_torchscript
 
 CONVENTIONS = InputConventions(MEAN, STD)
 
@@ -148,9 +148,10 @@ def test_pt2_with_a_pickled_payload_is_refused_before_loading(tmp_path: Path, ne
 
 
 def test_module_callable_imports_the_users_code_with_safetensors_weights(tmp_path: Path, net, monkeypatch) -> None:
+    tests = str(Path(__file__).parent)
     (tmp_path / "my_nets.py").write_text(
-        "import sys\nsys.path.insert(0, %r)\nfrom user_classifiers import TinyNet\n\ndef make():\n    return TinyNet()\n"
-        % str(Path(__file__).parent))
+        f"import sys\nsys.path.insert(0, {tests!r})\nfrom user_classifiers import TinyNet\n\n"
+        "def make():\n    return TinyNet()\n")
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "w.safetensors"))
     monkeypatch.chdir(tmp_path)
     source = load_classifier("my_nets:make", weights=tmp_path / "w.safetensors", input_shape=SHAPE,

@@ -5,6 +5,7 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from torch import nn
@@ -63,9 +64,8 @@ def write_pt2(net: nn.Module, path: Path) -> Path:
 CLASS_NAMES = ("blue", "green", "red")  # sorted, as image-folder loaders order class folders
 
 
-def class_images(label: int, count: int, seed: int) -> "np.ndarray":
+def class_images(label: int, count: int, seed: int) -> np.ndarray:
     """[count, 16, 16, 3] uint8: one colour channel bright per class, with noise and a random bar."""
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 90, (count, 16, 16, 3)).astype(np.int32)
@@ -92,7 +92,6 @@ def write_image_folder(root: Path, train: int = 24, test: int = 8) -> Path:
 
 def trained_tiny_net(steps: int = 60) -> TinyNet:
     """TinyNet fitted briefly on the folder's classes, taking mean/std-normalised input."""
-    import numpy as np
 
     net = tiny_net()
     x = np.concatenate([class_images(label, 32, 100 + label) for label in range(CLASSES)])

@@ -8,8 +8,8 @@ Each format's module says what loading it can execute; pickles are refused every
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -8,8 +8,9 @@ and no caller ever normalises.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -53,7 +54,7 @@ class InputConventions:
         lo, width = {"0-1": (0.0, 1.0), "0-255": (0.0, 255.0), "-1-1": (-1.0, 2.0)}[self.input_range]
         mean = list(self.mean or (0.0,)) * (channels if self.mean is None or len(self.mean) == 1 else 1)
         std = list(self.std or (1.0,)) * (channels if self.std is None or len(self.std) == 1 else 1)
-        return [width / s for s in std], [(lo - m) / s for m, s in zip(mean, std)]
+        return [width / s for s in std], [(lo - m) / s for m, s in zip(mean, std, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
         return {"mean": list(self.mean) if self.mean else None, "std": list(self.std) if self.std else None,

@@ -55,7 +55,8 @@ def load_onnx(path: Path) -> tuple[onnx.ModelProto, Shape | None, int | None]:
     initializers = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
     if len(inputs) != 1 or len(graph.output) != 1:
-        raise MaladeError(f"{path} has {len(inputs)} inputs and {len(graph.output)} outputs; a classifier has one of each")
+        raise MaladeError(f"{path} has {len(inputs)} inputs and {len(graph.output)} outputs; "
+                          "a classifier has one of each")
     if inputs[0].type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise MaladeError(f"{path} takes {onnx.helper.tensor_dtype_to_np_dtype(inputs[0].type.tensor_type.elem_type)} "
                           "input; the chain feeds float32")

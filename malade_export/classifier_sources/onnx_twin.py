@@ -9,7 +9,8 @@ is the user's ONNX graph itself, and the twin is checked against ONNX Runtime be
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -169,7 +170,7 @@ OPS: dict[str, Op] = {
     "BatchNormalization": _batch_norm,
     "Flatten": _flatten,
     "Reshape": _reshape,
-    "Transpose": lambda i, a: [i[0].permute(*a["perm"]) if "perm" in a else i[0].permute(*range(i[0].dim() - 1, -1, -1))],
+    "Transpose": lambda i, a: [i[0].permute(*a.get("perm", range(i[0].dim() - 1, -1, -1)))],
     "Concat": lambda i, a: [torch.cat(list(i), dim=int(a["axis"]))],
     "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze,
@@ -219,6 +220,6 @@ class OnnxTwin(nn.Module):
         values[""] = None
         for op_type, inputs, outputs, attrs in self.nodes:
             results = OPS[op_type]([values[name] for name in inputs], attrs)
-            for name, value in zip(outputs, results):
+            for name, value in zip(outputs, results, strict=False):  # unused optional outputs are left unset
                 values[name] = value
         return values[self.output_name]

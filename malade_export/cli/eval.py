@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .classifier_options import classifier_options, load_cli_classifier
 from .common import (DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, read_options, resolve_device,
                      source_options)
 
@@ -18,7 +19,6 @@ PATH = click.Path(dir_okay=False)
 
 def _options(func: Any) -> Any:
     options = [
-        click.option("--classifier", required=True, type=PATH, help="Classifier checkpoint."),
         click.option("--defense", type=click.Choice(DEFENSE_CHOICES), default="malade", show_default=True),
         click.option("--sdae", "--dae", "denoiser", type=PATH, default=None,
                      help="sDAE (malade) or DAE (mala, magnet) checkpoint."),
@@ -66,6 +66,7 @@ def _options(func: Any) -> Any:
 
 @click.command("eval", cls=TerseCommand)
 @_options
+@classifier_options()
 @one_line_errors
 def eval_cmd(**kw: Any) -> None:
     """Accuracy (95% Wilson interval) of a defence, clean and under an attack.
@@ -77,7 +78,6 @@ def eval_cmd(**kw: Any) -> None:
     import torch
 
     from ..attacks import SubstituteSettings
-    from ..checkpoint import file_sha256
     from ..data import load_split
     from ..defenses import build_defense
     from ..eval import AttackOptions, build_attack, evaluate, provenance, test_slice, write_result
@@ -93,11 +93,13 @@ def eval_cmd(**kw: Any) -> None:
         options = {"steps": kw["steps"], "schedule": Schedule.parse(kw["schedule_text"]), "votes": kw["votes"]}
     elif defense_name == "defensegan":
         options = {"steps": kw["gan_steps"], "restarts": kw["gan_restarts"]}
-    defense = build_defense(defense_name, kw["classifier"], kw["denoiser"], kw["generator"], **options).to(device)
+    test = load_split(kw["dataset"], "test", options=read_options(kw))
+    classifier_spec = kw["classifier"]
+    classifier = load_cli_classifier(kw, test.input_shape, kw["dataset"], test.num_classes, kw["denoiser"])
+    defense = build_defense(defense_name, classifier, kw["denoiser"], kw["generator"], **options).to(device)
     if kw["runtime"] != "torch":
         defense = _in_runtime(defense, kw["runtime"], device)
 
-    test = load_split(kw["dataset"], "test", options=read_options(kw))
     held, chosen = (index.numpy() for index in test_slice(len(test), kw["holdout"], kw["n"], kw["seed"]))
     images = torch.from_numpy(test.images[chosen]).to(device)
     labels = torch.from_numpy(test.labels[chosen]).to(device)
@@ -117,7 +119,8 @@ def eval_cmd(**kw: Any) -> None:
     record: dict[str, Any] = {
         "dataset": kw["dataset"],
         "test_slice": {"holdout": kw["holdout"], "n": kw["n"], "order": "torch.randperm after manual_seed(seed)"},
-        "classifier": {"path": kw["classifier"], "sha256": file_sha256(kw["classifier"])},
+        "classifier": {"path": classifier_spec, "sha256": classifier.sha256,
+                       "format": classifier.config.get("format", "safetensors")},
         "denoiser": _file_info(kw["denoiser"]), "generator": _file_info(kw["generator"]),
         "defense": defense.describe(),
         "attack": {**attack_info, "bpda": white_box and (kw["bpda"] or not defense.differentiable)},

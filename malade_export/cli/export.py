@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .. import __version__
 from ..errors import MaladeError
 from ..schedule import DEFAULT_SCHEDULE, Schedule
+from .classifier_options import CLASSIFIER_HELP, classifier_options, conventions_from, load_cli_classifier
 from .common import TerseCommand
 
 SCHEDULE_HELP = (
@@ -38,8 +40,7 @@ def _io_table(fmt: str, noise_mode: str, steps: int, votes: int, shape: list[int
 @click.command(name="malade-export", cls=TerseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--steps", default=10, show_default=True, type=int, help="Langevin steps N, unrolled in the graph (1..1000).")
-@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
-              help="Classifier checkpoint [default: bundled classifier A, Fashion-MNIST].")
+@classifier_options(required=False, help_text=CLASSIFIER_HELP + " [default: bundled classifier A, Fashion-MNIST]")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
               help="sDAE (or DAE, giving Mala) checkpoint [default: the bundled 48-channel sDAE trained under "
                    "classifier A].")
@@ -65,9 +66,9 @@ def _io_table(fmt: str, noise_mode: str, steps: int, votes: int, shape: list[int
 @click.option("--trt-engine", type=click.Path(dir_okay=False), default=None,
               help="Also build a TensorRT engine (plan file) from the ONNX (needs TensorRT and a GPU).")
 @click.version_option(__version__, prog_name="malade-export")
-def main(out: str, steps: int, classifier: str | None, sdae: str | None, fmt: str | None, noise_mode: str, votes: int,
+def main(out: str, steps: int, sdae: str | None, fmt: str | None, noise_mode: str, votes: int,
          dtype: str, target: str | None, opset: int, schedule_text: str, magnet: bool, no_clip: bool,
-         no_verify: bool, trt_engine: str | None) -> None:
+         no_verify: bool, trt_engine: str | None, **classifier_kw: Any) -> None:
     """Export the Malade defence (sDAE purification + classifier) as ONE graph file OUT.
 
     \b
@@ -77,13 +78,27 @@ def main(out: str, steps: int, classifier: str | None, sdae: str | None, fmt: st
     if target is None:  # the CPU rewrite is for ONNX Runtime's CPU provider; GPU exports keep the trained graph
         target = "tensorrt" if trt_engine or dtype == "fp16" else "onnxruntime"
     try:
+        classifier = _classifier(classifier_kw, sdae)
         _export(Path(out), steps, classifier, sdae, fmt, noise_mode, votes, dtype, target, opset, schedule_text,
                 magnet, not no_clip, not no_verify, trt_engine)
     except MaladeError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def _export(out: Path, steps: int, classifier: str | None, sdae: str | None, fmt: str | None, noise_mode: str,
+def _classifier(kw: dict[str, Any], sdae: str | None) -> Any:
+    """A path for load_defense (conventions then come from the sDAE), or a classifier loaded as declared."""
+    declared = conventions_from(dict(kw))
+    if kw["classifier"] is None or (declared.is_identity and not kw["classifier_weights"]
+                                    and not kw["classifier_torch"]):
+        return kw["classifier"]
+    from ..checkpoint import load_checkpoint
+    from ..loading import DEFAULT_SDAE
+
+    shape = tuple(load_checkpoint(sdae or DEFAULT_SDAE, ("sdae", "dae")).config["input_shape"])
+    return load_cli_classifier(kw, shape, "the sDAE's input", 0)
+
+
+def _export(out: Path, steps: int, classifier: Any, sdae: str | None, fmt: str | None, noise_mode: str,
             votes: int, dtype: str, target: str, opset: int, schedule_text: str, magnet: bool, clip: bool,
             verify: bool, trt_engine: str | None) -> None:
     from ..export import export_defense

@@ -11,6 +11,7 @@ from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..train import (TrainSettings, Trained, accuracy, distill_sdae, reconstruction_mse, train_classifier,
                      train_dae)
+from .classifier_options import classifier_options, load_cli_classifier
 from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
                      resolve_device)
 
@@ -108,24 +109,23 @@ def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_p
 
 
 @click.command("train-sdae", cls=TerseCommand)
-@click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
-              help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
+@classifier_options(help_text="Frozen classifier whose cross-entropy supervises the sDAE: a malade checkpoint, ONNX, "
+                              "TorchScript, .pt2, or module:callable (runs your code) with --classifier-weights.")
 @click.option("--ce-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the classifier's cross-entropy [default: 2 sigma^2, the paper's Eq. 8].")
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int | None,
+def train_sdae_cmd(ce_weight: float | None, sigma: float, channels: int | None,
                    kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
-    classifier = load_checkpoint(classifier_path, "classifier")
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw)
-    if list(train.input_shape) != classifier.config["input_shape"]:
-        raise click.ClickException(
-            f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
-                       log=click.echo)
+    classifier = load_cli_classifier(kw, train.input_shape, kw["dataset"], max(train.num_classes, test.num_classes))
+    result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, classifier=classifier.model,
+                       ce_weight=ce_weight, classifier_sha256=classifier.sha256, log=click.echo)
+    if classifier.config.get("conventions"):  # a user's classifier: export and eval reuse what was declared
+        result.config["classifier_conventions"] = classifier.config["conventions"]
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import Checkpoint
+from ..classifier_sources import load_classifier
 from ..defensegan import ReconstructionSettings
 from ..errors import MaladeError
 from .base import Defense
@@ -17,9 +18,10 @@ from .none import NoDefense
 DEFENSES = ("none", "magnet", "mala", "malade", "defensegan")
 
 CheckpointPath = str | Path
+Classifier = CheckpointPath | Checkpoint  # a path, or a classifier already loaded from any source
 
 
-def build_defense(name: str, classifier_ckpt: CheckpointPath, dae_ckpt: CheckpointPath | None = None,
+def build_defense(name: str, classifier_ckpt: Classifier, dae_ckpt: CheckpointPath | None = None,
                   generator_ckpt: CheckpointPath | None = None, **options: Any) -> Defense:
     """``options``: steps, schedule, clip, votes (mala, malade); steps, restarts, lr, ... (defensegan,
     as in ``ReconstructionSettings``)."""
@@ -27,7 +29,7 @@ def build_defense(name: str, classifier_ckpt: CheckpointPath, dae_ckpt: Checkpoi
         raise MaladeError(f"unknown defence {name!r}; choose one of {', '.join(DEFENSES)}")
     if name == "none":
         _no_options(name, options)
-        return NoDefense(load_checkpoint(classifier_ckpt, "classifier").model)
+        return NoDefense(load_classifier(classifier_ckpt).model)
     if name == "defensegan":
         if generator_ckpt is None:
             raise MaladeError("defence defensegan needs a generator checkpoint (train one with `malade train-gan`)")

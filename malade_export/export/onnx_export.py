@@ -39,7 +39,8 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
         user_onnx = classifier_onnx(loaded.classifier, opset)
         defense = chain_for_fusion(defense, loaded.classifier)
     if noise_mode == "seed" and opset < SEED_MIN_OPSET:
-        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); got {opset}")
+        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); "
+                          f"got {opset}")
     graph = build_graph(defense, "input", dtype, target)
     buffer = io.BytesIO()
     with warnings.catch_warnings():

@@ -1,0 +1,91 @@
+"""`malade defend`: a user's classifier and an image folder in, one fused ONNX file out, checked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from click.testing import CliRunner
+from user_classifiers import MEAN, STD, trained_tiny_net, write_image_folder, write_onnx, write_pt2, write_torchscript
+
+from malade_export.classifier_sources.conventions import InputConventions
+from malade_export.classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
+from malade_export.cli.main import main
+from malade_export.runtime import Session
+
+CONVENTIONS = InputConventions(MEAN, STD)
+FAST = ["--epochs", "1", "--channels", "8", "--steps", "2", "--n", "12", "--val-size", "6"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> tuple[Path, torch.nn.Module, Path]:
+    root = tmp_path_factory.mktemp("defend")
+    return write_image_folder(root / "imgs"), trained_tiny_net(), root
+
+
+def _defend(classifier: Path, images: Path, out: Path, *extra: str) -> str:
+    args = ["defend", "--classifier", str(classifier), "--dataset", f"folder:{images}",
+            "--mean", ",".join(map(str, MEAN)), "--std", ",".join(map(str, STD)), *FAST, *extra,
+            "--out-dir", str(out.parent / "ckpt"), str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _purified_and_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(3).random((5, 3, 16, 16), dtype=np.float32)
+    prediction = Session(path).predict(x, seed=7)
+    return prediction.purified, prediction.logits
+
+
+def test_onnx_classifier_and_image_folder_give_one_fused_file(setup, tmp_path: Path) -> None:
+    images, net, _ = setup
+    user_path = write_onnx(net, tmp_path / "user.onnx")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = _defend(user_path, images, out_dir / "defended.onnx")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["ckpt", "defended.onnx"]
+    assert "clean accuracy" in output and "FGSM" in output and "reconstruction MSE" in output
+    purified, logits = _purified_and_logits(out_dir / "defended.onnx")
+    user = onnx.load(str(user_path))
+    expected = run_onnxruntime(user, preprocess_numpy(purified, CONVENTIONS))
+    assert np.abs(logits - expected).max() < 1e-4
+    fused = onnx.load(str(out_dir / "defended.onnx"))
+    nodes = {n.name: n for n in fused.graph.node}
+    weights = {t.name: t for t in fused.graph.initializer}
+    for node in user.graph.node:
+        assert nodes[node.name] == node  # the user's nodes, attributes and edges unchanged
+    for tensor in user.graph.initializer:
+        assert weights[tensor.name] == tensor  # the user's weights, bit for bit
+
+
+@pytest.mark.parametrize("writer,name", [(write_torchscript, "user.pt"), (write_pt2, "user.pt2")])
+def test_torch_classifiers_give_one_fused_file(setup, tmp_path: Path, writer, name: str) -> None:
+    images, net, _ = setup
+    out = tmp_path / "defended.onnx"
+    _defend(writer(net, tmp_path / name), images, out)
+    purified, logits = _purified_and_logits(out)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(preprocess_numpy(purified, CONVENTIONS))).numpy()
+    assert np.abs(logits - expected).max() < 1e-4
+
+
+def test_report_numbers_are_plausible(setup, tmp_path: Path) -> None:
+    """The classifier learned the folder's colours: undefended clean accuracy is high, and reported as such."""
+    images, net, _ = setup
+    output = _defend(write_onnx(net, tmp_path / "user.onnx"), images, tmp_path / "defended.onnx")
+    line = next(line for line in output.splitlines() if "clean accuracy" in line)
+    assert "undefended 100.0 %" in line
+
+
+def test_wrong_image_size_is_one_line(setup, tmp_path: Path) -> None:
+    images, net, _ = setup
+    args = ["defend", "--classifier", str(write_onnx(net, tmp_path / "user.onnx")), "--dataset", f"folder:{images}",
+            "--image-size", "12", *FAST, str(tmp_path / "out.onnx")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == ("Error: classifier user.onnx takes input [3, 16, 16] but folder:"
+                                     f"{images} has images [3, 12, 12]")
+    assert not (tmp_path / "out.onnx").exists()
