@@ -17,13 +17,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .chain import load_defense
 from .checkpoint import Checkpoint, save_checkpoint
 from .classifier_sources import InputConventions, check_data, load_classifier
 from .classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
 from .data import DataOptions, ImageSet, default_val_size, load_split, train_val_split
 from .errors import MaladeError
 from .export import export_defense
-from .loading import load_defense
 from .models.dae import DEFAULT_KERNEL
 from .train import TrainSettings, reconstruction_mse, train_dae
 

@@ -24,11 +24,12 @@ import torch
 
 from malade_export.atomic import write_text_atomic
 from malade_export.attacks import SubstituteSettings
+from malade_export.chain import preset
 from malade_export.data import load_split
 from malade_export.defenses import RUNTIMES, RuntimeChain, build_defense
 from malade_export.errors import MaladeError
-from malade_export.eval import AttackOptions, build_attack, compare_paired, provenance, test_slice
-from malade_export.loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE
+from malade_export.eval import AttackOptions, build_attack, compare_paired, test_slice
+from malade_export.provenance import provenance
 
 WEIGHTS = "malade_export/weights"
 
@@ -36,8 +37,8 @@ WEIGHTS = "malade_export/weights"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--classifier", default=f"{WEIGHTS}/{DEFAULT_CLASSIFIER.name}")
-    parser.add_argument("--sdae", default=f"{WEIGHTS}/{DEFAULT_SDAE.name}", help="the reference's sDAE")
+    parser.add_argument("--classifier", default=f"{WEIGHTS}/{preset().classifier.name}")
+    parser.add_argument("--sdae", default=f"{WEIGHTS}/{preset().sdae.name}", help="the reference's sDAE")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--reference", choices=RUNTIMES, default="torch")
     parser.add_argument("--candidate", choices=RUNTIMES, default="openvino-bf16")

@@ -22,12 +22,11 @@ import torch
 from tqdm import tqdm
 
 from malade_export.attacks import FGSM
+from malade_export.chain import load_defense
 from malade_export.data import load_split, train_val_split
-from malade_export.eval.provenance import provenance
 from malade_export.eval.stats import Accuracy
-from malade_export.loading import load_defense
+from malade_export.provenance import provenance
 from malade_export.schedule import Schedule
-
 
 
 def _floats(text: str) -> list[float]:

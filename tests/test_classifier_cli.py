@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from user_classifiers import MEAN, STD, trained_tiny_net, write_image_folder, write_onnx, write_pt2, write_torchscript
 
 from malade_export.checkpoint import load_checkpoint
 from malade_export.classifier_sources.conventions import InputConventions
@@ -14,7 +15,6 @@ from malade_export.classifier_sources.onnx_source import preprocess_numpy
 from malade_export.cli.export import main as export_main
 from malade_export.cli.main import main
 from malade_export.runtime import Session
-from user_classifiers import MEAN, STD, trained_tiny_net, write_image_folder, write_onnx, write_pt2, write_torchscript
 
 NORMALISATION = ["--mean", ",".join(map(str, MEAN)), "--std", ",".join(map(str, STD))]
 

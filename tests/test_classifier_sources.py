@@ -166,11 +166,13 @@ def test_module_callable_imports_the_users_code_with_safetensors_weights(tmp_pat
 
 
 def test_conventions_are_refused_for_a_malade_checkpoint() -> None:
-    from malade_export.loading import DEFAULT_CLASSIFIER
+    from malade_export.chain import preset
+
+    bundled = preset().classifier
 
     with pytest.raises(MaladeError, match="describe your own classifier"):
-        load_classifier(DEFAULT_CLASSIFIER, conventions=CONVENTIONS)
-    assert load_classifier(DEFAULT_CLASSIFIER).config["arch"] == "A"
+        load_classifier(bundled, conventions=CONVENTIONS)
+    assert load_classifier(bundled).config["arch"] == "A"
 
 
 def test_unknown_format_is_one_line(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from malade_export.bench.artifacts import bench_checkpoints, export_chain
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     work = tmp_path_factory.mktemp("cpp_models")
     classifier, sdae, _ = bench_checkpoints(work)

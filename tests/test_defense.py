@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from malade_export.chain import load_defense
 from malade_export.errors import MaladeError
-from malade_export.loading import load_defense
 from malade_export.schedule import DEFAULT_SCHEDULE, Schedule
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from malade_export.chain import load_defense
 from malade_export.export import export_defense
 from malade_export.export.rewrites import (
     PhaseSpaceConv,
@@ -13,7 +14,6 @@ from malade_export.export.rewrites import (
     depth_to_space,
     for_target,
 )
-from malade_export.loading import load_defense
 from malade_export.models.dae import DenoisingAutoencoder
 from malade_export.runtime import Session
 

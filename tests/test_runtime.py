@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from malade_export.chain import load_defense
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.loading import load_defense
 from malade_export.runtime import Session
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from torch import nn
 
-from malade_export.defense import MaladeDefense
+from malade_export.chain import MaladeDefense
 from malade_export.eval import Accuracy, write_result
 from malade_export.eval.plots import plot_accuracy_vs_eps
 from malade_export.eval.tables import main, markdown_table

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import MaladeDefense
 from ..errors import MaladeError
 
 Runner = Callable[[], object]

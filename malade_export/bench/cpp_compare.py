@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from ..atomic import write_text_atomic
-from ..loading import load_defense
+from ..chain import load_defense
 from .artifacts import bench_checkpoints, chain_files
 from .backends import make_runner
 from .environment import describe_environment

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
+from ..chain import load_defense
 from ..checkpoint import load_checkpoint
-from ..defensegan import ReconstructionSettings
-from ..loading import load_defense
+from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
+from ..models.gan import Generator
 from .artifacts import bench_checkpoints, export_chain
 from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
-from .dgan import AUTOGRAD_NOTE, defensegan_runner, frozen_generator
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -24,6 +25,9 @@ from .report import goal_ratios, goal_steps, table6
 from .timing import TimingStats, sample_callable, summarize
 
 Log = Callable[[str], None]
+
+AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
 
 
 @dataclass
@@ -95,11 +99,29 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     return cases
 
 
+def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, ...], batch: int,
+                      settings: ReconstructionSettings, measure_steps: int) -> tuple[Callable[[], object], int, float]:
+    """A timed call of Defense-GAN run at min(L, measure_steps) steps, the steps it runs, and the factor
+    (generator passes of L over those of the measured steps, (2L + 1) / (2L_measured + 1)) that scales
+    its times up to L: its cost is linear in L, so long settings may be measured shorter."""
+    measured = min(settings.steps, measure_steps)
+    defense = DefenseGAN(classifier, generator, replace(settings, steps=measured), rng=torch.Generator().manual_seed(0))
+    x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(batch))
+
+    def run() -> torch.Tensor:
+        with torch.no_grad():  # the projection turns autograd back on for z alone
+            return defense(x)
+
+    return run, measured, (2 * settings.steps + 1) / (2 * measured + 1)
+
+
 def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
-    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N."""
+    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N.
+
+    The generator is untrained: latency does not depend on the weights."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
-    generator = frozen_generator(shape[0])
+    generator = Generator(shape[0])
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
     cases = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +18,25 @@ from torch import nn
 
 from ..checkpoint import Checkpoint, file_sha256, load_checkpoint
 from ..errors import MaladeError
+from ..registry import Registry
 from . import exported_program, onnx_source, python_module, torchscript
 from .base import ClassifierSource, Shape, check_data, make_source, resolve_input_shape
 from .conventions import INPUT_RANGES, OUTPUT_KINDS, InputConventions, parse_floats
 
-# format -> (file suffixes, loader returning the raw module and the input shape it states)
 TorchLoader = Callable[[Path], tuple[nn.Module, Shape | None]]
-TORCH_FORMATS: dict[str, tuple[tuple[str, ...], TorchLoader]] = {
-    "torchscript": (torchscript.SUFFIXES, lambda p: (torchscript.load_torchscript(p), None)),
-    "torch-export": (exported_program.SUFFIXES, exported_program.load_exported_program),
-}
+
+
+@dataclass(frozen=True)
+class TorchFormat:
+    """A file format holding a torch classifier: its suffixes, and a loader giving the module and stated shape."""
+
+    suffixes: tuple[str, ...]
+    load: TorchLoader
+
+
+TORCH_FORMATS: Registry[TorchFormat] = Registry("torch classifier format")
+TORCH_FORMATS.register("torchscript")(TorchFormat(torchscript.SUFFIXES, torchscript.load_with_shape))
+TORCH_FORMATS.register("torch-export")(TorchFormat(exported_program.SUFFIXES, exported_program.load_exported_program))
 FORMATS = ("safetensors", "onnx", *TORCH_FORMATS, "module")
 PROBE_IMAGES = 64  # random [0, 1] images the ONNX agreement check uses when no data is at hand
 
@@ -41,8 +51,8 @@ def format_of(spec: str | Path) -> str:
         return "safetensors"
     if suffix in onnx_source.SUFFIXES:
         return "onnx"
-    for fmt, (suffixes, _) in TORCH_FORMATS.items():
-        if suffix in suffixes:
+    for fmt in TORCH_FORMATS:
+        if suffix in TORCH_FORMATS.get(fmt).suffixes:
             return fmt
     if Path(text).is_file() and torchscript.is_torchscript_archive(Path(text)):
         return "torchscript"
@@ -84,7 +94,7 @@ def load_classifier(classifier: str | Path | nn.Module | Checkpoint, *, conventi
         return checkpoint
     if fmt == "onnx":
         return _load_onnx(path, conventions, input_shape, data_name, torch_form, probe)
-    raw, stated = TORCH_FORMATS[fmt][1](path)
+    raw, stated = TORCH_FORMATS.get(fmt).load(path)
     shape = resolve_input_shape(stated, input_shape, path.name, data_name)
     return make_source(raw, fmt, path, file_sha256(path), shape, conventions)
 
@@ -116,7 +126,7 @@ def _load_onnx(path: Path, conventions: InputConventions, input_shape: Shape | N
         form = format_of(torch_form)
         if form not in TORCH_FORMATS:
             raise MaladeError(f"--classifier-torch must be TorchScript or .pt2, got {torch_form}")
-        raw, form_shape = TORCH_FORMATS[form][1](Path(torch_form))
+        raw, form_shape = TORCH_FORMATS.get(form).load(Path(torch_form))
         resolve_input_shape(form_shape, shape, Path(torch_form).name, path.name)
         what = f"--classifier-torch {Path(torch_form).name}"
     raw.eval()

@@ -44,3 +44,8 @@ def load_torchscript(path: Path) -> nn.Module:
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MaladeError(f"{path} is not a loadable TorchScript file: {first[:300]}") from exc
+
+
+def load_with_shape(path: Path) -> tuple[nn.Module, None]:
+    """A TorchScript file states no input shape; the data gives it."""
+    return load_torchscript(path), None

@@ -58,7 +58,13 @@ def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None,
     Example:  malade bench --quick --out-dir results/bench
     Prints the goal ratios at the end; see latency.md for the tables.
     """
-    from ..bench import BenchConfig, format_ratios, quick_config, run_benchmark, write_report
+    from ..bench import (
+        BenchConfig,
+        format_ratios,
+        quick_config,
+        run_benchmark,
+        write_report,
+    )
     from ..bench.backends import BACKENDS
 
     overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),

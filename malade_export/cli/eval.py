@@ -8,8 +8,15 @@ from typing import Any
 import click
 
 from .classifier_options import classifier_options, load_cli_classifier
-from .common import (DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, read_options, resolve_device,
-                     source_options)
+from .common import (
+    DEVICE_CHOICES,
+    TerseCommand,
+    command_line,
+    one_line_errors,
+    read_options,
+    resolve_device,
+    source_options,
+)
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
 RUNTIME_CHOICES = ["torch", "ort", "openvino-f32", "openvino-bf16"]
@@ -80,8 +87,9 @@ def eval_cmd(**kw: Any) -> None:
     from ..attacks import SubstituteSettings
     from ..data import load_split
     from ..defenses import build_defense
-    from ..eval import AttackOptions, build_attack, evaluate, provenance, test_slice, write_result
+    from ..eval import AttackOptions, build_attack, evaluate, test_slice, write_result
     from ..eval.report import markdown_row
+    from ..provenance import provenance
     from ..schedule import Schedule
 
     command = command_line()

@@ -92,17 +92,17 @@ def _classifier(kw: dict[str, Any], sdae: str | None) -> Any:
                                     and not kw["classifier_torch"]):
         return kw["classifier"]
     from ..checkpoint import load_checkpoint
-    from ..loading import DEFAULT_SDAE
+    from ..chain import preset
 
-    shape = tuple(load_checkpoint(sdae or DEFAULT_SDAE, ("sdae", "dae")).config["input_shape"])
+    shape = tuple(load_checkpoint(sdae or preset().sdae, ("sdae", "dae")).config["input_shape"])
     return load_cli_classifier(kw, shape, "the sDAE's input", 0)
 
 
 def _export(out: Path, steps: int, classifier: Any, sdae: str | None, fmt: str | None, noise_mode: str,
             votes: int, dtype: str, target: str, opset: int, schedule_text: str, magnet: bool, clip: bool,
             verify: bool, trt_engine: str | None) -> None:
+    from ..chain import load_defense
     from ..export import export_defense
-    from ..loading import load_defense
 
     fmt = _format_for(out, fmt)
     if trt_engine:

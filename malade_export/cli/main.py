@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .common import TerseGroup
 from .bench import bench_cmd
+from .common import TerseGroup
 from .defend import defend_cmd
 from .eval import eval_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd

@@ -9,12 +9,25 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import default_val_size, load_split, train_val_split
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
-from ..train import (TrainSettings, Trained, accuracy, distill_sdae, reconstruction_mse, train_classifier,
-                     train_dae)
+from ..train import (
+    Trained,
+    TrainSettings,
+    accuracy,
+    distill_sdae,
+    reconstruction_mse,
+    train_classifier,
+    train_dae,
+)
 from .classifier_options import classifier_options, load_cli_classifier
-from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
-                     resolve_device)
-
+from .common import (
+    DEVICE_CHOICES,
+    TerseCommand,
+    command_line,
+    data_options,
+    one_line_errors,
+    read_options,
+    resolve_device,
+)
 
 STUDENT_CHANNELS, STUDENT_KERNEL = 32, 3  # distill-sdae's default student: 10x fewer FLOPs than the default sDAE
 

@@ -5,8 +5,15 @@ from typing import Any
 
 import click
 
-from .common import (DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, read_options,
-                     resolve_device)
+from .common import (
+    DEVICE_CHOICES,
+    TerseCommand,
+    command_line,
+    data_options,
+    one_line_errors,
+    read_options,
+    resolve_device,
+)
 
 
 @click.command("train-gan", cls=TerseCommand)

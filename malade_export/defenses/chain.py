@@ -9,9 +9,8 @@ from pathlib import Path
 
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import LoadedDefense, MaladeDefense, load_defense
 from ..errors import MaladeError
-from ..loading import LoadedDefense, load_defense
 from ..schedule import DEFAULT_SCHEDULE, Schedule
 from .base import Defense
 

@@ -1,5 +1,9 @@
 """Defense-GAN baseline: classify G(z*), the closest image the WGAN generator can produce.
 
+x* = G(argmin_z ||G(z) - x||^2) with L steps of SGD (momentum 0.7, lr 10, x0.1 at step 160) from R
+random restarts, keeping the best restart per image. Cost: L x R generator forward+backward passes
+per image, which is why it needs autograd at inference time (and why it is slow).
+
 The projection is an inner optimisation over z whose result is detached, so the defence has no
 useful input gradient (Defense-GAN's own code had the same vanishing-gradient problem, its issues #1
 and #14). White-box attacks on it therefore use BPDA (identity backward through the projection);
@@ -7,7 +11,7 @@ and #14). White-box attacks on it therefore use BPDA (identity backward through 
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -15,9 +19,43 @@ from torch import nn
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..classifier_sources import load_classifier
-from ..defensegan import ReconstructionSettings, reconstruct
 from ..errors import MaladeError
 from .base import Defense
+
+
+@dataclass(frozen=True)
+class ReconstructionSettings:
+    steps: int = 200  # L
+    restarts: int = 10  # R
+    lr: float = 10.0
+    momentum: float = 0.7
+    decay_step: int = 160
+    decay: float = 0.1
+
+
+def reconstruct(generator: nn.Module, x: torch.Tensor, settings: ReconstructionSettings = ReconstructionSettings(),
+                generator_rng: torch.Generator | None = None) -> torch.Tensor:
+    """G(z*) for each image of ``x``; gradients flow to z only (the result is detached)."""
+    batch, restarts = x.shape[0], settings.restarts
+    latent = generator.latent_dim  # type: ignore[attr-defined]
+    target = x.detach().repeat(restarts, 1, 1, 1)
+    z = torch.randn(restarts * batch, latent, generator=generator_rng, device=x.device) / latent**0.5
+    z.requires_grad_(True)
+    optimizer = torch.optim.SGD([z], lr=settings.lr, momentum=settings.momentum)
+    for step in range(settings.steps):
+        if step == settings.decay_step:
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr * settings.decay
+        loss = ((generator(z) - target) ** 2).flatten(1).mean(1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        optimizer.step()
+    with torch.no_grad():
+        images = generator(z)
+        errors = ((images - target) ** 2).flatten(1).mean(1).reshape(restarts, batch)
+        best = errors.argmin(0)
+        images = images.reshape(restarts, batch, *x.shape[1:])
+        return images[best, torch.arange(batch, device=x.device)]
 
 
 class DefenseGAN(Defense):
@@ -25,16 +63,18 @@ class DefenseGAN(Defense):
     differentiable = False
 
     def __init__(self, classifier: nn.Module, generator: nn.Module,
-                 settings: ReconstructionSettings = ReconstructionSettings()) -> None:
+                 settings: ReconstructionSettings = ReconstructionSettings(),
+                 rng: torch.Generator | None = None) -> None:
         super().__init__(classifier)
         self.generator = generator.eval()
         for param in self.generator.parameters():
             param.requires_grad_(False)
         self.settings = settings
+        self.rng = rng  # draws the restarts' starting z; None = torch's global generator
 
     def purify(self, x: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():  # the projection optimises z even when the caller is in no_grad
-            return reconstruct(self.generator, x, self.settings)
+            return reconstruct(self.generator, x, self.settings, generator_rng=self.rng)
 
     def describe(self) -> dict[str, object]:
         return {"defense": self.name, **asdict(self.settings)}

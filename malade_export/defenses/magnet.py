@@ -5,8 +5,7 @@ from pathlib import Path
 
 from torch import nn
 
-from ..defense import MaladeDefense
-from ..loading import load_defense
+from ..chain import MaladeDefense, load_defense
 from ..schedule import magnet_schedule
 from .chain import ChainDefense
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from ..checkpoint import Checkpoint
 from ..classifier_sources import load_classifier
-from ..defensegan import ReconstructionSettings
 from ..errors import MaladeError
 from .base import Defense
-from .defensegan import DefenseGAN
+from .defensegan import DefenseGAN, ReconstructionSettings
 from .magnet import MagNet
 from .mala import Mala
 from .malade import Malade

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..chain import LoadedDefense
 from ..errors import MaladeError
-from ..loading import LoadedDefense
-from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from ..runtime.metadata import read_metadata
+from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, export_onnx
 from .rewrites import GRAPH_TARGETS
 from .torchscript_export import export_torchscript

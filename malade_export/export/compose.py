@@ -18,8 +18,8 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from ..chain import MaladeDefense
 from ..classifier_sources.conventions import PROBABILITY_FLOOR, Preprocess
-from ..defense import MaladeDefense
 from ..errors import MaladeError
 
 PREFIX = "malade/"

@@ -6,7 +6,7 @@ import copy
 import torch
 from torch import nn
 
-from ..defense import DefenseOutput, MaladeDefense
+from ..chain import DefenseOutput, MaladeDefense
 from ..noise.torch_ops import seeded_noise_torch
 from .rewrites import for_target
 

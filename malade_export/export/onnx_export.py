@@ -9,8 +9,8 @@ import onnx
 import torch
 
 from ..atomic import atomic_path
+from ..chain import LoadedDefense
 from ..errors import MaladeError
-from ..loading import LoadedDefense
 from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
 from ..noise.onnx_ops import attach_seeded_noise
 from .compose import chain_for_fusion, classifier_onnx, fuse_classifier, is_fused

@@ -1,23 +1,21 @@
-"""Build a MaladeDefense from checkpoints, with the bundled defaults when none are given."""
+"""Build a MaladeDefense from checkpoints, with a bundled preset's where none are given."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .defense import MaladeDefense
-from .errors import MaladeError
-from .schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_CLASSIFIER = WEIGHTS_DIR / "classifier_a.safetensors"
-# 48 channels, 10 epochs: 1.35-1.5x faster than the paper's 64 and as robust (results/faster_sdae/c48k5_e10)
-DEFAULT_SDAE = WEIGHTS_DIR / "sdae_a_c48k5_e10.safetensors"
-DEFAULT_DAE = WEIGHTS_DIR / "dae.safetensors"
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..errors import MaladeError
+from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
+from .langevin import MaladeDefense
+from .presets import DEFAULT_PRESET, preset
 
 
 @dataclass
 class LoadedDefense:
+    """The chain and the checkpoints it was built from (export records their hashes)."""
+
     defense: MaladeDefense
     classifier: Checkpoint
     dae: Checkpoint
@@ -25,19 +23,20 @@ class LoadedDefense:
 
 def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
                  schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
-                 magnet: bool = False) -> LoadedDefense:
-    """Load classifier + (s)DAE checkpoints (defaults: bundled A + its sDAE) into a defence.
+                 magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
+    """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
 
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
     ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
     a user's classifier takes the input conventions its sDAE was trained with, unless loaded here.
     """
-    from .classifier_sources import InputConventions, load_classifier
+    from ..classifier_sources import InputConventions, load_classifier
 
-    den = load_checkpoint(dae or DEFAULT_SDAE, ("sdae", "dae"))
-    own_checkpoint = str(classifier or DEFAULT_CLASSIFIER).endswith(".safetensors")
+    bundled = preset(preset_name)
+    den = load_checkpoint(dae or bundled.sdae, ("sdae", "dae"))
+    own_checkpoint = str(classifier or bundled.classifier).endswith(".safetensors")
     conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
-    clf = load_classifier(classifier or DEFAULT_CLASSIFIER, conventions=conventions,
+    clf = load_classifier(classifier or bundled.classifier, conventions=conventions,
                           input_shape=None if own_checkpoint else tuple(den.config["input_shape"]),
                           data_name=f"{den.config['kind']} {den.path.name}")
     if clf.config["input_shape"] != den.config["input_shape"]:
@@ -47,8 +46,6 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     expected = den.config.get("classifier_sha256")
     if expected and expected != clf.sha256:
         # Legal (an sDAE may be reused), but worth knowing: it was trained under another classifier.
-        import warnings
-
         warnings.warn(f"{den.path.name} was trained under a different classifier than {clf.path.name}", stacklevel=2)
     sigma = float(den.config["sigma"])
     if magnet:
