@@ -89,3 +89,14 @@ def test_wrong_image_size_is_one_line(setup, tmp_path: Path) -> None:
     assert result.output.strip().splitlines()[-1] == ("Error: classifier user.onnx takes input [3, 16, 16] but folder:"
                                      f"{images} has images [3, 12, 12]")
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_python_api_defends_an_nn_module(setup, tmp_path: Path) -> None:
+    from malade_export import DefendConfig, defend
+
+    images, net, _ = setup
+    config = DefendConfig(classifier=net, dataset=f"folder:{images}", out=tmp_path / "api.onnx",
+                          conventions=CONVENTIONS, epochs=1, channels=8, steps=2, val_size=6, eval_n=12)
+    report = defend(config, log=lambda _: None)
+    assert report.out.is_file() and report.sdae_path.is_file()
+    assert report.classifier_max_abs_dlogits < 1e-4 and report.clean_undefended == 1.0

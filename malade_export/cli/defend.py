@@ -28,6 +28,8 @@ from .common import TerseCommand, command_line, data_options, one_line_errors, r
               help="Held-out (test) images in the report.")
 @click.option("--eps", type=click.FloatRange(0, 1), default=None,
               help="FGSM budget in the report [default: 0.3 for grey images, 8/255 for colour].")
+@click.option("--init", type=click.Path(dir_okay=False), default=None,
+              help="Warm-start the sDAE from this (s)DAE checkpoint of the same image shape (its width is used).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where the sDAE checkpoint is written [default: beside OUT].")
 @one_line_errors
@@ -38,7 +40,7 @@ def defend_cmd(out: str, **kw: Any) -> None:
     Example:  malade defend --classifier model.onnx --dataset folder:imgs/ \\
                   --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 defended.onnx
     """
-    from ..defend import DefendConfig, defend, format_report
+    from ..defend_pipeline import DefendConfig, defend, format_report
 
     conventions = conventions_from(kw)
     config = DefendConfig(
@@ -47,6 +49,6 @@ def defend_cmd(out: str, **kw: Any) -> None:
         data=read_options(kw), out_dir=Path(kw["out_dir"]) if kw["out_dir"] else None, epochs=kw["epochs"],
         batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"], sigma=kw["sigma"], channels=kw["channels"],
         steps=kw["steps"], noise_mode=kw["noise_mode"], val_size=kw["val_size"], eval_n=kw["eval_n"], eps=kw["eps"],
-        command=command_line())
+        init=kw["init"], command=command_line())
     report = defend(config, log=click.echo)
     click.echo(format_report(report))

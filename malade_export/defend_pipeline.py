@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .chain import load_defense
-from .checkpoint import Checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .classifier_sources import InputConventions, check_data, load_classifier
 from .classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
 from .data import DataOptions, ImageSet, default_val_size, load_split, train_val_split
@@ -43,6 +43,7 @@ class DefendConfig:
     classifier_torch: str | Path | None = None
     data: DataOptions = field(default_factory=DataOptions)  # how to read ``dataset`` (image size, test share, ...)
     out_dir: Path | None = None  # where the sDAE checkpoint goes [default: beside ``out``]
+    init: str | Path | None = None  # warm-start from this (s)DAE of the same image shape (its width is kept)
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
@@ -160,8 +161,11 @@ def defend(config: DefendConfig, log: Log = print) -> DefendReport:
             f"(max |dlogits| = {classifier.config['max_abs_dlogits_vs_onnxruntime']:.2e})")
     settings = TrainSettings(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
                              dataset=config.dataset, command=config.command, extra={"val_size": len(val)})
-    trained = train_dae(train, val, settings, sigma=config.sigma, channels=config.channels, kernel=config.kernel,
-                        classifier=classifier.model, classifier_sha256=classifier.sha256, log=log)
+    init = load_checkpoint(config.init, ("sdae", "dae")) if config.init else None
+    channels = int(init.config["channels"]) if init else config.channels
+    kernel = int(init.config["kernel"]) if init else config.kernel
+    trained = train_dae(train, val, settings, sigma=config.sigma, channels=channels, kernel=kernel,
+                        classifier=classifier.model, classifier_sha256=classifier.sha256, init=init, log=log)
     trained.config["classifier_conventions"] = config.conventions.to_dict()
     trained.config["classifier_file"] = {"file": classifier.path.name, "format": classifier.config.get("format")}
     out_dir = Path(config.out_dir) if config.out_dir else out.parent
