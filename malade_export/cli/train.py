@@ -18,6 +18,7 @@ from ..train import (
     train_classifier,
     train_dae,
 )
+from ..train.usefulness import Usefulness, enforce
 from .classifier_options import classifier_options, load_cli_classifier
 from .common import (
     DEVICE_CHOICES,
@@ -71,6 +72,20 @@ def _settings(kw: dict[str, Any], val_size: int) -> TrainSettings:
                          extra={"val_size": val_size})
 
 
+def _force_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write the checkpoint even if it fails the usefulness check (marked as failed; "
+                             "export refuses it).")(func)
+
+
+def _check(result: Trained, force: bool) -> None:
+    """Say how the held-out usefulness check went; stop here, before any file is written, if it failed."""
+    verdict = result.config["usefulness"]
+    enforce(result.config, force)
+    state = "passed" if verdict["passed"] else "FAILED (kept because of --force)"
+    click.echo(f"usefulness check {state}: {Usefulness(**verdict).summary()}")
+
+
 def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
     result.config["test_metrics"] = test_metrics
     path = save_checkpoint(result.model, result.config, out)
@@ -110,14 +125,17 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 
 
 @click.command("train-dae", cls=TerseCommand)
+@_force_option
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_path: str | None, **kw: Any) -> None:
+def train_dae_cmd(force: bool, sigma: float, channels: int | None, kernel: int | None, init_path: str | None,
+                  **kw: Any) -> None:
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(kw)
     result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, log=click.echo)
+    _check(result, force)
     _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
@@ -126,10 +144,11 @@ def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_p
                               "TorchScript, .pt2, or module:callable (runs your code) with --classifier-weights.")
 @click.option("--ce-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the classifier's cross-entropy [default: 2 sigma^2, the paper's Eq. 8].")
+@_force_option
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(ce_weight: float | None, sigma: float, channels: int | None,
+def train_sdae_cmd(ce_weight: float | None, force: bool, sigma: float, channels: int | None,
                    kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     architecture = _architecture(channels, kernel, init_path)
@@ -137,6 +156,7 @@ def train_sdae_cmd(ce_weight: float | None, sigma: float, channels: int | None,
     classifier = load_cli_classifier(kw, train.input_shape, kw["dataset"], max(train.num_classes, test.num_classes))
     result = train_dae(train, val, _settings(kw, len(val)), sigma=sigma, **architecture, classifier=classifier.model,
                        ce_weight=ce_weight, classifier_sha256=classifier.sha256, log=click.echo)
+    _check(result, force)
     if classifier.config.get("conventions"):  # a user's classifier: export and eval reuse what was declared
         result.config["classifier_conventions"] = classifier.config["conventions"]
     _save(result, kw["out"], {
@@ -159,10 +179,11 @@ def train_sdae_cmd(ce_weight: float | None, sigma: float, channels: int | None,
               help="Warm-start from this student checkpoint (its channels and kernel are used).")
 @click.option("--kl-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of KL(classifier on teacher's reconstruction || on student's), beside the pixel error.")
+@_force_option
 @training_options(default_epochs=10)
 @one_line_errors
 def distill_sdae_cmd(teacher_path: str, classifier_path: str, channels: int | None, kernel: int | None,
-                     init_path: str | None, kl_weight: float, **kw: Any) -> None:
+                     init_path: str | None, kl_weight: float, force: bool, **kw: Any) -> None:
     """Distil an sDAE into a cheaper one that matches it on the states the Langevin chain visits."""
     architecture = _architecture(channels, kernel, init_path, default=(STUDENT_CHANNELS, STUDENT_KERNEL))
     teacher = load_checkpoint(teacher_path, "sdae")
@@ -175,6 +196,7 @@ def distill_sdae_cmd(teacher_path: str, classifier_path: str, channels: int | No
                 f"{name} expects input {shape} but {kw['dataset']} has {list(train.input_shape)}")
     result = distill_sdae(teacher, classifier, train, val, _settings(kw, len(val)), **architecture, kl_weight=kl_weight,
                           log=click.echo)
+    _check(result, force)
     _save(result, kw["out"], {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_on_recon": accuracy(classifier.model, test, transform=result.model),

@@ -25,6 +25,8 @@ class Prediction:
     purified: np.ndarray  # [B, C, H, W]
     score: np.ndarray  # [B] off-manifold score (large = suspicious)
     seeds: np.ndarray  # [B] the seeds that made this call's noise: pass them back to reproduce it
+    class_names: tuple[str, ...] | None = None  # the file's malade.class_names, index = class id
+    label_names: list[str] | None = None  # [B] class_names[labels[i]], when the file names its classes
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -42,6 +44,7 @@ class DefenseSession:
     steps: int
     votes: int
     clip_input: bool
+    class_names: tuple[str, ...] | None
 
     def _describe_graph(self, path: Path, input_names: list[str], input_shape: Sequence[Any],
                         metadata: dict[str, Any], clip_input: bool) -> None:
@@ -55,6 +58,9 @@ class DefenseSession:
         self.votes = int(metadata.get("votes", 1))
         if self.noise_mode == "input" and not self.steps:
             raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
+        names = metadata.get("class_names")
+        valid = isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+        self.class_names = tuple(names) if valid else None
 
     def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(logits, purified, score) for one feed dict, in the runtime of the subclass."""
@@ -98,4 +104,7 @@ class DefenseSession:
             seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
         logits, purified, score = self.run(self.feeds(x, seeds))
         probs = _softmax(logits)
-        return Prediction(logits, probs, probs.argmax(axis=1), purified, score, seeds)
+        labels = probs.argmax(axis=1)
+        names = self.class_names
+        label_names = [names[i] for i in labels] if names and len(names) == probs.shape[1] else None
+        return Prediction(logits, probs, labels, purified, score, seeds, names, label_names)
