@@ -26,6 +26,7 @@ from .errors import MaladeError
 from .export import export_defense
 from .models.dae import DEFAULT_KERNEL
 from .train import TrainSettings, reconstruction_mse, train_dae
+from .train.usefulness import Usefulness
 
 Log = Callable[[str], None]
 EVAL_BATCH = 100
@@ -75,6 +76,14 @@ class DefendReport:
     fgsm_undefended: float
     fgsm_defended: float
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _require_useful(config: dict[str, Any]) -> None:
+    """A useless sDAE stops the command before anything is written, with the numbers in one line."""
+    verdict = config.get("usefulness")
+    if isinstance(verdict, dict) and verdict.get("passed") is False:
+        raise MaladeError(f"the sDAE failed its usefulness check: {Usefulness(**verdict).summary()}; nothing written "
+                          "(train longer with --epochs, warm-start with --init, or give more images)")
 
 
 def default_eps(channels: int) -> float:
@@ -166,6 +175,8 @@ def defend(config: DefendConfig, log: Log = print) -> DefendReport:
     kernel = int(init.config["kernel"]) if init else config.kernel
     trained = train_dae(train, val, settings, sigma=config.sigma, channels=channels, kernel=kernel,
                         classifier=classifier.model, classifier_sha256=classifier.sha256, init=init, log=log)
+    _require_useful(trained.config)
+    log(f"usefulness check passed: {Usefulness(**trained.config['usefulness']).summary()}")
     trained.config["classifier_conventions"] = config.conventions.to_dict()
     trained.config["classifier_file"] = {"file": classifier.path.name, "format": classifier.config.get("format")}
     out_dir = Path(config.out_dir) if config.out_dir else out.parent

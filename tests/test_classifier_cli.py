@@ -26,7 +26,8 @@ def trained(tmp_path_factory) -> tuple[Path, torch.nn.Module, Path, Path]:
     images, net = write_image_folder(root / "imgs"), trained_tiny_net()
     user_onnx = write_onnx(net, root / "user.onnx")
     result = CliRunner().invoke(main, ["train-sdae", "--classifier", str(user_onnx), *NORMALISATION, "--dataset",
-                                       f"folder:{images}", "--epochs", "1", "--channels", "8", "--val-size", "6",
+                                       f"folder:{images}", "--epochs", "3", "--channels", "16", "--batch-size", "8",
+                                       "--lr", "3e-3", "--val-size", "6",
                                        "--out", str(root / "sdae")])
     assert result.exit_code == 0, result.output
     return images, net, user_onnx, root / "sdae.safetensors"
