@@ -21,7 +21,7 @@ from .chain import load_defense
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .classifier_sources import InputConventions, check_data, load_classifier
 from .classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
-from .data import DataOptions, ImageSet, default_val_size, load_split, train_val_split
+from .data import ImageSet, ReadOptions, default_val_size, load_split, train_val_split
 from .errors import MaladeError
 from .export import export_defense
 from .models.dae import DEFAULT_KERNEL
@@ -42,7 +42,7 @@ class DefendConfig:
     conventions: InputConventions = field(default_factory=InputConventions)
     classifier_weights: str | Path | None = None
     classifier_torch: str | Path | None = None
-    data: DataOptions = field(default_factory=DataOptions)  # how to read ``dataset`` (image size, test share, ...)
+    data: ReadOptions = field(default_factory=ReadOptions)  # how to read ``dataset`` (image size, test share, ...)
     out_dir: Path | None = None  # where the sDAE checkpoint goes [default: beside ``out``]
     init: str | Path | None = None  # warm-start from this (s)DAE of the same image shape (its width is kept)
     epochs: int = 10

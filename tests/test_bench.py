@@ -117,7 +117,7 @@ def test_defensegan_is_timed_next_to_the_goal_ratios_malade_cases() -> None:
 @pytest.mark.parametrize("channels", [64, 48])
 def test_sdae_macs_match_the_analytic_count(channels) -> None:
     sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": channels, "kernel": 5})
-    assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5
+    assert SDAE_MACS == 31_673_600  # ~31.6 M MACs for the paper's 64-channel sDAE
     assert count_macs(sdae, torch.zeros(3, *SHAPE)) == sdae_macs(channels)  # per sample, whatever the batch
 
 
@@ -233,7 +233,7 @@ def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None
     files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
     ov_outputs = list(make_runner("openvino-cpu", files, 3, 1)().values())
     ort_outputs = make_runner("ort-cpu", files, 3, 1)()  # same x and noise: both seeded by the batch size
-    for ov_out, ort_out in zip(ov_outputs, ort_outputs):
+    for ov_out, ort_out in zip(ov_outputs, ort_outputs, strict=True):
         np.testing.assert_allclose(np.asarray(ov_out), ort_out, atol=1e-4)
 
 

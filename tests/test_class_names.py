@@ -12,7 +12,7 @@ from PIL import Image
 from malade_export.checkpoint import load_checkpoint, save_checkpoint
 from malade_export.cli.export import main as export_main
 from malade_export.cli.main import main
-from malade_export.data import DataOptions, load_split
+from malade_export.data import ReadOptions, load_split
 from malade_export.data.idx_sets import FASHION_MNIST_CLASSES
 from malade_export.runtime import Session
 from malade_export.train import TrainSettings, train_dae
@@ -45,7 +45,7 @@ def test_folder_names_reach_checkpoints_export_metadata_and_predict(image_folder
     clf = load_checkpoint(tmp_path / "clf.safetensors", "classifier")
     assert clf.config["class_names"] == NAMES and clf.config["num_classes"] == 10
 
-    train = load_split(dataset, "train", options=DataOptions(progress=False))
+    train = load_split(dataset, "train", options=ReadOptions(progress=False))
     dae = train_dae(train.subset(slice(0, 300)), train.subset(slice(300, 360)), TrainSettings(epochs=1),
                     channels=4, kernel=3, log=lambda _: None)
     assert dae.config["class_names"] == NAMES
@@ -63,6 +63,7 @@ def test_folder_names_reach_checkpoints_export_metadata_and_predict(image_folder
     assert prediction.label_names == [NAMES[i] for i in prediction.labels]
 
 
+@pytest.mark.filterwarnings("ignore:.*trained under a different classifier")
 def test_fashion_mnist_names_and_files_without_names(tiny_checkpoints, tmp_path, slice_data):
     out = tmp_path / "fashion.onnx"
     result = CliRunner().invoke(export_main, ["--classifier", str(tiny_checkpoints["classifier"]), "--sdae",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from malade_export.data import DataOptions, load_split
+from malade_export.data import ReadOptions, load_split
 from malade_export.errors import MaladeError
 
 
@@ -14,8 +14,8 @@ def test_npz_layouts_read_as_nchw(tmp_path, layout):
     x = rng.integers(0, 256, (20, 6, 5, 3) if layout != "NHW" else (20, 6, 5), dtype=np.uint8)
     stored = x.transpose(0, 3, 1, 2) if layout == "NCHW" else x
     np.savez(tmp_path / "d.npz", x=stored, y=np.arange(20) % 4, class_names=np.array(["a", "b", "c", "d"]))
-    train = load_split(f"npz:{tmp_path / 'd.npz'}", "train", options=DataOptions(test_fraction=0.25))
-    test = load_split(f"npz:{tmp_path / 'd.npz'}", "test", options=DataOptions(test_fraction=0.25))
+    train = load_split(f"npz:{tmp_path / 'd.npz'}", "train", options=ReadOptions(test_fraction=0.25))
+    test = load_split(f"npz:{tmp_path / 'd.npz'}", "test", options=ReadOptions(test_fraction=0.25))
     channels = 1 if layout == "NHW" else 3
     assert train.images.shape == (15, channels, 6, 5) and len(test) == 5
     assert train.class_names == ("a", "b", "c", "d")
@@ -82,7 +82,7 @@ def test_cifar10_binary_reads_planes_and_names(tmp_path):
     np.testing.assert_allclose(test.images, pixels / 255.0, atol=1e-7)
     assert list(test.labels) == list(labels) and test.class_names[3] == "class3"
     assert len(load_split(f"cifar10-bin:{tmp_path}", "train")) == 15
-    resized = load_split(f"cifar10-bin:{tmp_path}", "test", options=DataOptions(image_size=(16, 16)))
+    resized = load_split(f"cifar10-bin:{tmp_path}", "test", options=ReadOptions(image_size=(16, 16)))
     assert resized.images.shape == (3, 3, 16, 16)
 
 

@@ -182,7 +182,8 @@ def test_cli_refuses_bad_checkpoints_and_paths(tiny_checkpoints, tmp_path):
          "expected sdae or dae"),
     ]
     for args, message in cases:
-        result = CliRunner().invoke(export_main, ["--sdae", str(tiny_checkpoints["sdae"]), *args, str(tmp_path / "o.onnx")])
+        result = CliRunner().invoke(export_main,
+                                    ["--sdae", str(tiny_checkpoints["sdae"]), *args, str(tmp_path / "o.onnx")])
         assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1
     result = _cli(tiny_checkpoints, str(tmp_path / "no" / "such" / "o.onnx"))
     assert result.exit_code == 1 and "does not exist" in result.output

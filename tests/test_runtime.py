@@ -74,7 +74,7 @@ def test_threads_give_the_same_answers_as_sequential_calls(session):
     sequential = [session.predict(x, seed=s).logits for x, s in batches]
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda b: session.predict(b[0], seed=b[1]).logits, batches))
-    for a, b in zip(sequential, threaded):
+    for a, b in zip(sequential, threaded, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

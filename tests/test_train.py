@@ -77,7 +77,8 @@ def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tin
     out = tmp_path / "student"
     result = CliRunner().invoke(main, [
         "distill-sdae", "--teacher", str(tiny_checkpoints["sdae"]), "--classifier", str(tiny_checkpoints["classifier"]),
-        "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512", "--data-dir", str(slice_dir),
+        "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512",
+        "--data-dir", str(slice_dir),
         "--val-size", "300", "--out", str(out), "--force"])  # a 4-channel student on 512 images may fail the check
     assert result.exit_code == 0, result.output
     student = load_checkpoint(tmp_path / "student.safetensors", "sdae")

@@ -5,9 +5,9 @@ import functools
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -17,7 +17,7 @@ from ..checkpoint import load_checkpoint
 from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
 from ..models.gan import Generator
 from .artifacts import bench_checkpoints, export_chain
-from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
+from .backends import BACKENDS, BackendUnavailable, Runner, make_runner
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -27,7 +27,8 @@ from .timing import TimingStats, sample_callable, summarize
 Log = Callable[[str], None]
 
 AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
-                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a static graph")
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a "
+                 "static graph")
 
 
 @dataclass
@@ -36,7 +37,7 @@ class BenchConfig:
 
     steps: tuple[int, ...] = (10, 25, 50)
     batches: tuple[int, ...] = (1, 64)
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = BACKENDS.names()
     warmup: int = 3
     reps: int = 30
     budget_s: float = 20.0  # per case, over all rounds; at least 3 repetitions are always made
@@ -212,7 +213,8 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {
         "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
-        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"], "backends": {b: DESCRIPTIONS[b] for b in config.backends},
+        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
+        "backends": {b: BACKENDS.get(b).description for b in config.backends},
         "skipped": skipped, "defensegan_note": AUTOGRAD_NOTE, "rows": rows,
     }
     report["table6"] = table6(report)

@@ -2,14 +2,37 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..errors import MaladeError
+from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
 from .langevin import MaladeDefense
 from .presets import DEFAULT_PRESET, preset
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """How the chain runs, apart from its networks: what the command line's chain options set."""
+
+    steps: int = 10
+    schedule: Schedule = DEFAULT_SCHEDULE
+    votes: int = 1
+    clip: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> ChainSettings:
+        """From command-line values (--steps, --schedule, --votes, --no-clip), typed or as recorded text."""
+        return cls(int(params["steps"]), Schedule.parse(params.get("schedule") or ""), int(params["votes"]),
+                   not params.get("no_clip", False))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``load_defense`` and the chain defences."""
+        return {"steps": self.steps, "schedule": self.schedule, "votes": self.votes, "clip": self.clip}
 
 
 @dataclass
@@ -33,7 +56,7 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     from ..classifier_sources import InputConventions, load_classifier
 
     bundled = preset(preset_name)
-    den = load_checkpoint(dae or bundled.sdae, ("sdae", "dae"))
+    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
     own_checkpoint = str(classifier or bundled.classifier).endswith(".safetensors")
     conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
     clf = load_classifier(classifier or bundled.classifier, conventions=conventions,

@@ -6,14 +6,16 @@ from typing import Any
 
 import click
 
-from .classifier_options import classifier_options, conventions_from
-from .common import TerseCommand, command_line, data_options, one_line_errors, read_options
+from ..classifier_sources.spec import ClassifierSpec
+from .classifier_options import classifier_options
+from .common import TerseCommand, command_line, one_line_errors
+from .options import DataOptions, data_options
 
 
 @click.command("defend", cls=TerseCommand)
 @click.argument("out", type=click.Path(dir_okay=False))
 @classifier_options()
-@data_options
+@data_options()
 @click.option("--epochs", default=10, show_default=True, type=click.IntRange(1), help="sDAE training epochs.")
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1))
 @click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
@@ -33,7 +35,7 @@ from .common import TerseCommand, command_line, data_options, one_line_errors, r
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where the sDAE checkpoint is written [default: beside OUT].")
 @one_line_errors
-def defend_cmd(out: str, **kw: Any) -> None:
+def defend_cmd(out: str, classifier: ClassifierSpec, data: DataOptions, **kw: Any) -> None:
     """Train an sDAE for your classifier on your images and export ONE defended ONNX file OUT.
 
     \b
@@ -42,13 +44,12 @@ def defend_cmd(out: str, **kw: Any) -> None:
     """
     from ..defend_pipeline import DefendConfig, defend, format_report
 
-    conventions = conventions_from(kw)
     config = DefendConfig(
-        classifier=kw["classifier"], dataset=kw["dataset"], out=Path(out), conventions=conventions,
-        classifier_weights=kw["classifier_weights"], classifier_torch=kw["classifier_torch"],
-        data=read_options(kw), out_dir=Path(kw["out_dir"]) if kw["out_dir"] else None, epochs=kw["epochs"],
-        batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"], sigma=kw["sigma"], channels=kw["channels"],
-        steps=kw["steps"], noise_mode=kw["noise_mode"], val_size=kw["val_size"], eval_n=kw["eval_n"], eps=kw["eps"],
-        init=kw["init"], command=command_line())
+        classifier=classifier.classifier, dataset=data.dataset, out=Path(out), conventions=classifier.conventions(),
+        classifier_weights=classifier.weights, classifier_torch=classifier.torch_form, data=data.read_options(),
+        out_dir=Path(kw["out_dir"]) if kw["out_dir"] else None, epochs=kw["epochs"], batch_size=kw["batch_size"],
+        lr=kw["lr"], seed=kw["seed"], sigma=kw["sigma"], channels=kw["channels"], steps=kw["steps"],
+        noise_mode=kw["noise_mode"], val_size=data.val_size, eval_n=kw["eval_n"], eps=kw["eps"], init=kw["init"],
+        command=command_line())
     report = defend(config, log=click.echo)
     click.echo(format_report(report))

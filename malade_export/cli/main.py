@@ -1,4 +1,4 @@
-"""`malade`: the umbrella command (training; evaluation and benchmarks join it)."""
+"""`malade`: the umbrella command: training, export, evaluation and benchmarks."""
 from __future__ import annotations
 
 import click
@@ -8,6 +8,7 @@ from .bench import bench_cmd
 from .common import TerseGroup
 from .defend import defend_cmd
 from .eval import eval_cmd
+from .export import main as export_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
 
@@ -26,3 +27,4 @@ main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
 main.add_command(defend_cmd)
+main.add_command(export_cmd, name="export")  # the same command as `malade-export`

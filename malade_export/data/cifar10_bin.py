@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import MaladeError
 from .imageset import ImageSet, check_labels, to_unit_float
-from .options import DataOptions
+from .options import ReadOptions
 
 RECORD = 1 + 3 * 32 * 32
 FILES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test": ("test_batch.bin",)}
@@ -55,7 +55,7 @@ def _class_names(folder: Path) -> tuple[str, ...] | None:
     return names or None
 
 
-def load_cifar10_bin_split(arg: str, split: str, options: DataOptions) -> ImageSet:
+def load_cifar10_bin_split(arg: str, split: str, options: ReadOptions) -> ImageSet:
     """``split`` of the binary CIFAR-10 in ``arg``; every batch file of the split must be there."""
     folder = _folder(arg)
     paths = [folder / name for name in FILES[split]]

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import MaladeError
 from .folder_cache import cache_key, load_cached, save_cached
 from .imageset import ImageSet, check_fits_in_memory, held_out_split
-from .options import DataOptions
+from .options import ReadOptions
 from .resize import resize_pil
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
@@ -92,7 +92,7 @@ def decode(path: Path, size: tuple[int, int] | None) -> np.ndarray:
         return np.asarray(resize_pil(image, size), dtype=np.uint8)
 
 
-def _decode_all(listing: Listing, options: DataOptions, desc: str) -> tuple[list[np.ndarray], np.ndarray, int]:
+def _decode_all(listing: Listing, options: ReadOptions, desc: str) -> tuple[list[np.ndarray], np.ndarray, int]:
     """Decoded arrays, their labels, and how many files were skipped as unreadable."""
     arrays: list[np.ndarray] = []
     kept: list[int] = []
@@ -133,7 +133,7 @@ def _stack(arrays: list[np.ndarray], listing: Listing) -> np.ndarray:
     return out
 
 
-def read_listing(listing: Listing, options: DataOptions, desc: str) -> tuple[np.ndarray, np.ndarray]:
+def read_listing(listing: Listing, options: ReadOptions, desc: str) -> tuple[np.ndarray, np.ndarray]:
     """uint8 [N, C, H, W] and labels for ``listing``, from the cache when its files are unchanged."""
     key = cache_key(listing.files, listing.class_names, listing.labels, options) if options.cache else None
     cached = load_cached(key) if key else None
@@ -150,7 +150,7 @@ def _to_set(images: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> I
     return ImageSet(images.astype(np.float32) / np.float32(255.0), labels, names)
 
 
-def load_folder_split(arg: str, split: str, options: DataOptions) -> ImageSet:
+def load_folder_split(arg: str, split: str, options: ReadOptions) -> ImageSet:
     """``split`` of the image folder ``arg``: its own train/test subtree, else a held-out part of the whole."""
     root = Path(arg)
     if not root.is_dir():

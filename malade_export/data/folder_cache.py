@@ -16,7 +16,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import MaladeError
-from .options import DataOptions
+from .options import ReadOptions
 
 CACHE_ENV = "MALADE_CACHE_DIR"
 FORMAT = 1  # bump when decode() changes what it produces
@@ -30,7 +30,7 @@ def cache_dir() -> Path:
     return Path(base) / "malade-export"
 
 
-def cache_key(files: list[Path], class_names: tuple[str, ...], labels: np.ndarray, options: DataOptions) -> str | None:
+def cache_key(files: list[Path], class_names: tuple[str, ...], labels: np.ndarray, options: ReadOptions) -> str | None:
     """sha256 over the decode settings and every file's (path, size, mtime); None if a file cannot be stat'ed."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": FORMAT, "size": options.image_size, "skip": options.skip_bad_images,

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import MaladeError
 from .idx import read_idx
 from .imageset import ImageSet, check_labels, to_unit_float
-from .options import DataOptions
+from .options import ReadOptions
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 DATA_DIR_ENV = "MALADE_DATA_DIR"
@@ -41,7 +41,7 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def load_idx_split(name: str, arg: str, split: str, options: DataOptions) -> ImageSet:
+def load_idx_split(name: str, arg: str, split: str, options: ReadOptions) -> ImageSet:
     """``split`` of an IDX dataset: ``name`` is 'fashion-mnist', 'mnist' or 'idx' (``arg`` = its folder)."""
     prefix = SPLIT_PREFIX[split]
     stems = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import MaladeError
 from .imageset import ImageSet, check_fits_in_memory, check_labels, held_out_split, to_unit_float
-from .options import DataOptions
+from .options import ReadOptions
 
 CHANNELS = (1, 3)
 
@@ -80,7 +80,7 @@ def _class_names(path: Path, source: str) -> tuple[str, ...] | None:
     return tuple(str(n) for n in names.astype(str))
 
 
-def load_npz_split(arg: str, split: str, options: DataOptions) -> ImageSet:
+def load_npz_split(arg: str, split: str, options: ReadOptions) -> ImageSet:
     """``split`` of the archive ``arg``: its x_train/x_test arrays, else a held-out part of x/y."""
     path, source = Path(arg), f"npz:{arg}"
     if not path.is_file():

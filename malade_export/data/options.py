@@ -9,7 +9,7 @@ from ..errors import MaladeError
 
 
 @dataclass(frozen=True)
-class DataOptions:
+class ReadOptions:
     """Options a source may use; each ignores those that do not concern it.
 
     ``image_size`` (H, W) resizes every image; ``test_fraction`` is held out (seed 0) when a source

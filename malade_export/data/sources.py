@@ -11,33 +11,33 @@ from pathlib import Path
 
 from ..errors import MaladeError
 from .imageset import ImageSet
-from .options import DataOptions
+from .options import ReadOptions
 from .resize import resize_array
 
-SourceFn = Callable[[str, str, str, DataOptions], ImageSet]
+SourceFn = Callable[[str, str, str, ReadOptions], ImageSet]
 
 SPLITS = ("train", "test")
 
 
-def _folder(name: str, arg: str, split: str, options: DataOptions) -> ImageSet:
+def _folder(name: str, arg: str, split: str, options: ReadOptions) -> ImageSet:
     from .folder import load_folder_split
 
     return load_folder_split(arg, split, options)
 
 
-def _npz(name: str, arg: str, split: str, options: DataOptions) -> ImageSet:
+def _npz(name: str, arg: str, split: str, options: ReadOptions) -> ImageSet:
     from .npz import load_npz_split
 
     return load_npz_split(arg, split, options)
 
 
-def _cifar10_bin(name: str, arg: str, split: str, options: DataOptions) -> ImageSet:
+def _cifar10_bin(name: str, arg: str, split: str, options: ReadOptions) -> ImageSet:
     from .cifar10_bin import load_cifar10_bin_split
 
     return load_cifar10_bin_split(arg, split, options)
 
 
-def _idx(name: str, arg: str, split: str, options: DataOptions) -> ImageSet:
+def _idx(name: str, arg: str, split: str, options: ReadOptions) -> ImageSet:
     from .idx_sets import load_idx_split
 
     return load_idx_split(name, arg, split, options)
@@ -65,13 +65,13 @@ def parse_dataset(name: str) -> tuple[str, str]:
 
 
 def load_split(name: str, split: str = "train", data_dir: str | Path | None = None,
-               options: DataOptions | None = None) -> ImageSet:
+               options: ReadOptions | None = None) -> ImageSet:
     """Load ``split`` ('train' or 'test') of dataset ``name`` (see ``DATASET_NAMES``), resized if asked."""
     if split not in SPLITS:
         raise MaladeError(f"unknown split {split!r}; choose 'train' or 'test'")
-    options = options or DataOptions()
+    options = options or ReadOptions()
     if data_dir is not None:
-        options = DataOptions(**{**options.__dict__, "data_dir": data_dir})
+        options = ReadOptions(**{**options.__dict__, "data_dir": data_dir})
     prefix, arg = parse_dataset(name)
     data = SOURCES[prefix][0](prefix, arg, split, options)
     if options.image_size is not None and tuple(data.input_shape[1:]) != options.image_size:

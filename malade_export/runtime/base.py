@@ -5,14 +5,16 @@ sessions refuse the same bad inputs with the same messages and draw their noise 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import MaladeError
 from ..noise import fresh_seeds, seeded_noise
+from ..registry import Registry
 
 OUTPUTS = ("logits", "purified", "score")
 
@@ -62,8 +64,8 @@ class DefenseSession:
         valid = isinstance(names, list) and names and all(isinstance(n, str) for n in names)
         self.class_names = tuple(names) if valid else None
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits, purified, score) for one feed dict, in the runtime of the subclass."""
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The outputs by name (logits, purified, score) for one feed dict, in the runtime of the subclass."""
         raise NotImplementedError
 
     def validate(self, x: Any) -> np.ndarray:
@@ -102,9 +104,20 @@ class DefenseSession:
             seeds = fresh_seeds(batch)
         else:
             seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
-        logits, purified, score = self.run(self.feeds(x, seeds))
-        probs = _softmax(logits)
+        out = self.run(self.feeds(x, seeds))
+        probs = _softmax(out["logits"])
         labels = probs.argmax(axis=1)
         names = self.class_names
         label_names = [names[i] for i in labels] if names and len(names) == probs.shape[1] else None
-        return Prediction(logits, probs, labels, purified, score, seeds, names, label_names)
+        return Prediction(out["logits"], probs, labels, out["purified"], out["score"], seeds, names, label_names)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How one runtime serves an exported noise-input ONNX file."""
+
+    open: Callable[[Path], DefenseSession]
+    target: str  # the graph spelling export writes for it (malade-export --target)
+
+
+RUNTIMES: Registry[Runtime] = Registry("runtime")

@@ -6,13 +6,13 @@ randomness cannot be predicted by an attacker; a fixed seed only when the caller
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import MaladeError
-from .base import OUTPUTS, DefenseSession
+from .base import OUTPUTS, RUNTIMES, DefenseSession, Runtime
 from .metadata import read_metadata
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -33,8 +33,8 @@ def resolve_providers(providers: str | Sequence[str]) -> list[str]:
     return list(providers)
 
 
-class Session(DefenseSession):
-    """A loaded ``.onnx`` defence: ``Session(path).predict(x)``; safe to share between threads."""
+class OrtSession(DefenseSession):
+    """A loaded ``.onnx`` defence: ``OrtSession(path).predict(x)``; safe to share between threads."""
 
     def __init__(self, path: str | Path, providers: str | Sequence[str] = "cpu", threads: int | None = None,
                  clip_input: bool = False, optimized_model_path: str | Path | None = None) -> None:
@@ -57,6 +57,9 @@ class Session(DefenseSession):
         self._describe_graph(path, [i.name for i in inputs], inputs[0].shape[1:],
                              read_metadata(self.session.get_modelmeta().custom_metadata_map), clip_input)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        logits, purified, score = self.session.run(list(OUTPUTS), feeds)
-        return logits, purified, score
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds), strict=True))
+
+
+Session = OrtSession  # the name the README published first
+RUNTIMES.register("ort")(Runtime(OrtSession, "onnxruntime"))

@@ -1,4 +1,4 @@
-"""WGAN-GP training of Defense-GAN's generator (Gulrajani et al. 2017; DESIGN.md section 4).
+"""WGAN-GP training of Defense-GAN's generator (Gulrajani et al. 2017), as Defense-GAN trained it.
 
 Defaults are Defense-GAN's: Adam 1e-4, betas (0.5, 0.9), 5 critic steps per generator step,
 gradient-penalty weight 10, batch 50, 200k generator iterations. Only the generator is kept: it is
