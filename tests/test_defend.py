@@ -8,7 +8,17 @@ import onnx
 import pytest
 import torch
 from click.testing import CliRunner
-from user_classifiers import MEAN, STD, trained_tiny_net, write_image_folder, write_onnx, write_pt2, write_torchscript
+from user_classifiers import (
+    CLASS_NAMES,
+    MEAN,
+    STD,
+    class_images,
+    trained_tiny_net,
+    write_image_folder,
+    write_onnx,
+    write_pt2,
+    write_torchscript,
+)
 
 from malade_export.classifier_sources.conventions import InputConventions
 from malade_export.classifier_sources.onnx_source import preprocess_numpy, run_onnxruntime
@@ -36,6 +46,10 @@ def _defend(classifier: Path, images: Path, out: Path, *extra: str) -> str:
     return result.output
 
 
+def _one_image_per_class() -> list[np.ndarray]:
+    return [class_images(label, 1, 900 + label)[0].transpose(2, 0, 1).astype(np.float32) / 255 for label in range(3)]
+
+
 def _purified_and_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
     x = np.random.default_rng(3).random((5, 3, 16, 16), dtype=np.float32)
     prediction = Session(path).predict(x, seed=7)
@@ -53,6 +67,10 @@ def test_onnx_classifier_and_image_folder_give_one_fused_file(setup, tmp_path: P
     clean_line = next(line for line in output.splitlines() if "clean accuracy" in line)
     assert "undefended 100.0 %" in clean_line  # the classifier learned the folder's colours, and the report says so
     purified, logits = _purified_and_logits(out_dir / "defended.onnx")
+    x = np.stack(_one_image_per_class())
+    prediction = Session(out_dir / "defended.onnx").predict(x, seed=1)
+    assert prediction.class_names == CLASS_NAMES  # the image folder's names, carried by the sDAE into the file
+    assert prediction.label_names == list(CLASS_NAMES)  # and each image is called by its own class
     user = onnx.load(str(user_path))
     expected = run_onnxruntime(user, preprocess_numpy(purified, CONVENTIONS))
     assert np.abs(logits - expected).max() < 1e-4
