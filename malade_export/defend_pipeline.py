@@ -75,7 +75,6 @@ class DefendReport:
     eps: float
     fgsm_undefended: float
     fgsm_defended: float
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _require_useful(config: dict[str, Any]) -> None:
@@ -127,8 +126,7 @@ def _fgsm(classifier: nn.Module, images: np.ndarray, labels: np.ndarray, eps: fl
     return attack(torch.from_numpy(images), torch.from_numpy(labels)).numpy()
 
 
-def _evaluate(config: DefendConfig, classifier: Checkpoint, sdae: nn.Module, test: ImageSet,
-              log: Log) -> dict[str, Any]:
+def _evaluate(config: DefendConfig, classifier: Checkpoint, sdae: nn.Module, test: ImageSet) -> dict[str, Any]:
     from .runtime import Session
 
     session = Session(config.out)
@@ -186,9 +184,9 @@ def defend(config: DefendConfig, log: Log = print) -> DefendReport:
     loaded = load_defense(classifier, sdae_path, steps=config.steps)
     result = export_defense(loaded, out, "onnx", config.noise_mode)
     log(f"wrote {result.path} ({result.size_bytes / 1e6:.2f} MB)")
-    metrics = _evaluate(config, classifier, trained.model, test, log)
+    metrics = _evaluate(config, classifier, trained.model, test)
     report = DefendReport(sdae_path, result.path, result.size_bytes,
-                          result.report.max_abs_logits if result.report else float("nan"), extra={}, **metrics)
+                          result.report.max_abs_logits if result.report else float("nan"), **metrics)
     return report
 
 

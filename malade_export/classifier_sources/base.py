@@ -28,7 +28,6 @@ class ClassifierSource(Checkpoint):
     fmt: str = "safetensors"
     conventions: InputConventions = field(default_factory=InputConventions)
     onnx_model: Any = None  # onnx.ModelProto when the classifier came as ONNX
-    class_names: list[str] | None = None
 
     @property
     def input_shape(self) -> Shape:

@@ -146,6 +146,12 @@ def _constant(i: list[Any], a: dict[str, Any]) -> list[torch.Tensor]:
     raise MaladeError("the twin supports Constant nodes holding tensors or numbers only")
 
 
+def _torch_dtype(onnx_type: int) -> torch.dtype:
+    if onnx_type not in ONNX_TO_TORCH_DTYPE:
+        raise MaladeError(f"the twin cannot Cast to ONNX type {onnx_type}")
+    return ONNX_TO_TORCH_DTYPE[onnx_type]
+
+
 def _softmax(fn: Callable[..., torch.Tensor]) -> Op:
     return lambda i, a: [fn(i[0], dim=int(a.get("axis", -1)))]
 
@@ -176,7 +182,7 @@ OPS: dict[str, Op] = {
     "Squeeze": _squeeze,
     "Shape": _shape,
     "Gather": _gather,
-    "Cast": lambda i, a: [i[0].to(ONNX_TO_TORCH_DTYPE[int(a["to"])])],
+    "Cast": lambda i, a: [i[0].to(_torch_dtype(int(a["to"])))],
     "Softmax": _softmax(torch.softmax),
     "LogSoftmax": _softmax(torch.log_softmax),
     "Identity": lambda i, a: [i[0]],

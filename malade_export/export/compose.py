@@ -70,11 +70,10 @@ def classifier_onnx(source: object, opset: int) -> onnx.ModelProto:
 def chain_for_fusion(defense: MaladeDefense, source: object) -> MaladeDefense:
     """A copy of ``defense`` whose classifier is only the declared preprocessing."""
     if defense.votes != 1:
-        raise MaladeError("--votes > 1 is not supported with an ONNX classifier (its outputs are not averaged yet)")
-    chain = copy.copy(defense)  # shallow: shares the denoiser; nn.Module's _modules dict is replaced below
-    chain._modules = dict(defense._modules)
-    chain.classifier = Preprocess(source.conventions, defense.input_shape[0])  # type: ignore[attr-defined]
-    return chain
+        raise MaladeError("--votes > 1 is not supported with your own classifier (its outputs are not averaged yet)")
+    preprocess = Preprocess(source.conventions, defense.input_shape[0])  # type: ignore[attr-defined]
+    return MaladeDefense(preprocess, defense.dae, defense.sigma, defense.input_shape, steps=defense.steps,
+                         schedule=defense.schedule, clip=defense.clip, votes=defense.votes)
 
 
 def _names(graph: onnx.GraphProto) -> set[str]:
