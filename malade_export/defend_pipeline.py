@@ -25,7 +25,7 @@ from .data import ImageSet, ReadOptions, default_val_size, load_split, train_val
 from .errors import MaladeError
 from .export import export_defense
 from .models.dae import DEFAULT_KERNEL
-from .train import TrainSettings, reconstruction_mse, train_dae
+from .train import Denoiser, Supervision, TrainSettings, reconstruction_mse, train_dae
 from .train.usefulness import Usefulness
 
 Log = Callable[[str], None]
@@ -169,10 +169,10 @@ def defend(config: DefendConfig, log: Log = print) -> DefendReport:
     settings = TrainSettings(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
                              dataset=config.dataset, command=config.command, extra={"val_size": len(val)})
     init = load_checkpoint(config.init, ("sdae", "dae")) if config.init else None
-    channels = int(init.config["channels"]) if init else config.channels
-    kernel = int(init.config["kernel"]) if init else config.kernel
-    trained = train_dae(train, val, settings, sigma=config.sigma, channels=channels, kernel=kernel,
-                        classifier=classifier.model, classifier_sha256=classifier.sha256, init=init, log=log)
+    denoiser = Denoiser(int(init.config["channels"]), int(init.config["kernel"]), init) if init else \
+        Denoiser(config.channels, config.kernel)
+    trained = train_dae(train, val, settings, sigma=config.sigma, denoiser=denoiser,
+                        supervision=Supervision(classifier.model, classifier.sha256), log=log)
     _require_useful(trained.config)
     log(f"usefulness check passed: {Usefulness(**trained.config['usefulness']).summary()}")
     trained.config["classifier_conventions"] = config.conventions.to_dict()

@@ -120,7 +120,7 @@ def _classifier(spec: ClassifierSpec, sdae: str | None) -> Any:
 
 def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
             settings: ExportSettings) -> None:
-    from ..chain import load_defense
+    from ..chain.build import load_defense
     from ..export import export_defense
 
     fmt, noise_mode, target = _format_for(out, settings.fmt), settings.noise_mode, settings.graph_target
@@ -133,7 +133,9 @@ def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_setti
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")
-    loaded = load_defense(_classifier(classifier, sdae), sdae, **chain_settings.kwargs(), magnet=magnet)
+    loaded = load_defense(_classifier(classifier, sdae), sdae, steps=chain_settings.steps,
+                          schedule=chain_settings.schedule, clip=chain_settings.clip, votes=chain_settings.votes,
+                          magnet=magnet)
     result = export_defense(loaded, out, fmt, noise_mode, settings.dtype, settings.opset, settings.verify, target)
     chain, votes = loaded.defense, chain_settings.votes
     click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, "
