@@ -35,7 +35,7 @@ from make_digits import digits_mnist_layout  # noqa: E402
 from malade_export.atomic import write_text_atomic  # noqa: E402
 from malade_export.data import ImageSet, default_val_size, load_split, train_val_split  # noqa: E402
 from malade_export.models.dae import DenoisingAutoencoder  # noqa: E402
-from malade_export.train import TrainSettings, train_classifier, train_dae  # noqa: E402
+from malade_export.train import Denoiser, Supervision, TrainSettings, train_classifier, train_dae  # noqa: E402
 
 FIXED_START = DenoisingAutoencoder.start_at_mean
 
@@ -68,7 +68,8 @@ def run_one(kind: str, train: ImageSet, val: ImageSet, width: int, seed: int, na
     recipe(name)
     settings = TrainSettings(epochs=epochs, seed=seed, dataset=kind, command="scripts/training_collapse.py")
     started = time.perf_counter()
-    result = train_dae(train, val, settings, channels=width, kernel=5, classifier=classifier, log=quiet)
+    supervision = Supervision(classifier) if classifier is not None else None
+    result = train_dae(train, val, settings, denoiser=Denoiser(width, 5), supervision=supervision, log=quiet)
     verdict = result.config["usefulness"]
     return {"set": kind, "model": "sdae" if classifier is not None else "dae", "recipe": name, "channels": width,
             "seed": seed, "epochs": epochs, "train_size": len(train), "val_size": len(val),

@@ -15,7 +15,7 @@ from malade_export.cli.main import main
 from malade_export.data import ReadOptions, load_split
 from malade_export.data.idx_sets import FASHION_MNIST_CLASSES
 from malade_export.runtime import Session
-from malade_export.train import TrainSettings, train_dae
+from malade_export.train import Denoiser, TrainSettings, train_dae
 
 NAMES = ["ankle-boot", "bag", "coat", "dress", "pullover", "sandal", "shirt", "sneaker", "t-shirt", "trouser"]
 
@@ -47,7 +47,7 @@ def test_folder_names_reach_checkpoints_export_metadata_and_predict(image_folder
 
     train = load_split(dataset, "train", options=ReadOptions(progress=False))
     dae = train_dae(train.subset(slice(0, 300)), train.subset(slice(300, 360)), TrainSettings(epochs=1),
-                    channels=4, kernel=3, log=lambda _: None)
+                    denoiser=Denoiser(4, 3), log=lambda _: None)
     assert dae.config["class_names"] == NAMES
 
     out = tmp_path / "d.onnx"

@@ -15,7 +15,7 @@ from malade_export.cli.export import main as export_main
 from malade_export.cli.main import main
 from malade_export.data import ImageSet, default_val_size, train_val_split, write_idx
 from malade_export.models.dae import DenoisingAutoencoder
-from malade_export.train import TrainSettings, train_dae
+from malade_export.train import Denoiser, TrainSettings, train_dae
 from malade_export.train.usefulness import MAX_MSE_RATIO, check_usefulness, pixel_variance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -54,11 +54,11 @@ def test_default_width_dae_no_longer_collapses_on_sparse_digits(digits, monkeypa
     train, val = digits
     val = val.subset(slice(0, 64))
     settings = TrainSettings(epochs=1, batch_size=32, seed=0)
-    fixed = train_dae(train.subset(slice(0, 32 * 30)), val, settings, channels=64, kernel=5, log=quiet)
+    fixed = train_dae(train.subset(slice(0, 32 * 30)), val, settings, denoiser=Denoiser(64, 5), log=quiet)
     verdict = fixed.config["usefulness"]
     assert verdict["passed"] and verdict["recon_mse"] < MAX_MSE_RATIO * verdict["pixel_variance"]
     monkeypatch.setattr(DenoisingAutoencoder, "start_at_mean", lambda self, mean: None)  # the old recipe
-    old = train_dae(train.subset(slice(0, 32 * 15)), val, settings, channels=64, kernel=5, log=quiet)
+    old = train_dae(train.subset(slice(0, 32 * 15)), val, settings, denoiser=Denoiser(64, 5), log=quiet)
     assert not old.config["usefulness"]["passed"]
     assert old.config["usefulness"]["recon_mse"] > verdict["pixel_variance"]  # worse than the mean image: all black
 
