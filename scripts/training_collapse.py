@@ -2,6 +2,7 @@
 
     nice -n 10 python scripts/training_collapse.py --out results/training_collapse/sweep.json
     nice -n 10 python scripts/training_collapse.py --only fashion --out results/training_collapse/fashion.json
+    python scripts/training_collapse.py --table results/training_collapse/*.json   # the README's rows
 
 ``digits``: scikit-learn's digits in MNIST's layout (scripts/make_digits.py), ``train_dae`` at the
 CLI's defaults (10 epochs, batch 128, Adam 1e-3, sigma 0.3, kernel 5) for each width and seed,
@@ -76,7 +77,27 @@ def run_one(kind: str, train: ImageSet, val: ImageSet, width: int, seed: int, na
             "usefulness": verdict, "seconds": round(time.perf_counter() - started, 1)}
 
 
+def table(paths: list[str]) -> str:
+    """Markdown rows (one per run) from sweep JSON files, sorted by set, model, width, recipe and seed."""
+    runs = [run for path in paths for run in json.loads(Path(path).read_text())["runs"]]
+    runs.sort(key=lambda r: (r["set"], r["model"], -r["channels"], r["recipe"] != "before", r["seed"]))
+    lines = ["| set | model | channels | recipe | seed | val recon MSE per epoch | pixel variance | ratio | "
+             "accuracy on recon / clean | check | seconds |", "|---" * 11 + "|"]
+    for r in runs:
+        u = r["usefulness"]
+        acc = (f"{u['recon_accuracy']:.3f} / {u['clean_accuracy']:.3f}" if u.get("clean_accuracy") is not None
+               else "")
+        epochs = " ".join(f"{v:.4f}" for v in r["val_recon_mse_per_epoch"])
+        lines.append(f"| {r['set']} | {r['model']} | {r['channels']} | {r['recipe']} | {r['seed']} | {epochs} | "
+                     f"{u['pixel_variance']:.4f} | {u['recon_mse'] / u['pixel_variance']:.2f} | {acc} | "
+                     f"{'pass' if u['passed'] else 'FAIL'} | {r['seconds']} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:
+        print(table(sys.argv[2:]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--only", choices=["digits", "sdae", "fashion"], action="append")

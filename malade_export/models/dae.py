@@ -43,9 +43,9 @@ class DenoisingAutoencoder(nn.Module):
     def start_at_mean(self, mean: float) -> None:
         """Set the output bias to logit(``mean``) so training starts at the data's mean brightness.
 
-        From PyTorch's zero-ish bias the output starts at 0.5; on sparse images (most pixels 0) the
-        first Adam steps then drive every pre-sigmoid value far below zero, the Sigmoid saturates,
-        its gradient vanishes and the network stays at the all-black image.
+        From PyTorch's near-zero bias the output starts at 0.5; on sparse images (most pixels 0) the
+        first Adam steps then drove every pre-sigmoid value far below zero, the Sigmoid saturated
+        and the network stayed at the all-black image (results/training_collapse/).
         """
         p = min(max(mean, 1e-3), 1 - 1e-3)
         self.decoder[-2].bias.fill_(float(torch.logit(torch.tensor(p))))
