@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from .classifier_options import source_option_list
 from .common import TerseCommand, command_line, one_line_errors
 from .options import (
     DataOptions,
@@ -12,6 +13,7 @@ from .options import (
     chain_options,
     data_options,
     defense_options,
+    option_group,
     run_options,
 )
 
@@ -19,6 +21,7 @@ from .options import (
 @click.command("eval", cls=TerseCommand)
 @data_options(val_size=False)
 @defense_options
+@option_group(source_option_list(with_classifier=False))
 @chain_options(parse=False)
 @attack_options
 @click.option("--holdout", default=150, show_default=True, type=click.IntRange(0),
@@ -39,7 +42,9 @@ def eval_cmd(data: DataOptions, **params: Any) -> None:
     from ..eval.pipeline import EvalConfig, run_eval
     from ..eval.report import markdown_row
 
-    config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir}, command_line())
+    config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir,
+                                     "image_size": data.image_size, "skip_bad_images": data.skip_bad_images,
+                                     "test_fraction": data.test_fraction}, command_line())
     record = run_eval(config)
     clean, attacked = (Accuracy(r["correct"], r["n"]) if r else None for r in (record["clean"], record["attacked"]))
     click.echo(f"{config.defense.name} / {config.attack}: clean {clean}"

@@ -27,6 +27,8 @@ class Prediction:
     purified: np.ndarray  # [B, C, H, W]
     score: np.ndarray  # [B] off-manifold score (large = suspicious)
     seeds: np.ndarray  # [B] the seeds that made this call's noise: pass them back to reproduce it
+    class_names: tuple[str, ...] | None = None  # the file's malade.class_names, index = class id
+    label_names: list[str] | None = None  # [B] class_names[labels[i]], when the file names its classes
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -44,6 +46,7 @@ class DefenseSession:
     steps: int
     votes: int
     clip_input: bool
+    class_names: tuple[str, ...] | None
 
     def _describe_graph(self, path: Path, input_names: list[str], input_shape: Sequence[Any],
                         metadata: dict[str, Any], clip_input: bool) -> None:
@@ -57,6 +60,9 @@ class DefenseSession:
         self.votes = int(metadata.get("votes", 1))
         if self.noise_mode == "input" and not self.steps:
             raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
+        names = metadata.get("class_names")
+        valid = isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+        self.class_names = tuple(names) if valid else None
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The outputs by name (logits, purified, score) for one feed dict, in the runtime of the subclass."""
@@ -100,7 +106,10 @@ class DefenseSession:
             seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
         out = self.run(self.feeds(x, seeds))
         probs = _softmax(out["logits"])
-        return Prediction(out["logits"], probs, probs.argmax(axis=1), out["purified"], out["score"], seeds)
+        labels = probs.argmax(axis=1)
+        names = self.class_names
+        label_names = [names[i] for i in labels] if names and len(names) == probs.shape[1] else None
+        return Prediction(out["logits"], probs, labels, out["purified"], out["score"], seeds, names, label_names)
 
 
 @dataclass(frozen=True)
