@@ -68,8 +68,8 @@ def run_one(kind: str, train: ImageSet, val: ImageSet, width: int, seed: int, na
     recipe(name)
     settings = TrainSettings(epochs=epochs, seed=seed, dataset=kind, command="scripts/training_collapse.py")
     started = time.perf_counter()
-    result = train_dae(train, val, settings, denoiser=Denoiser(width, 5),
-                       supervision=Supervision(classifier) if classifier is not None else None, log=quiet)
+    supervision = Supervision(classifier) if classifier is not None else None
+    result = train_dae(train, val, settings, denoiser=Denoiser(width, 5), supervision=supervision, log=quiet)
     verdict = result.config["usefulness"]
     return {"set": kind, "model": "sdae" if classifier is not None else "dae", "recipe": name, "channels": width,
             "seed": seed, "epochs": epochs, "train_size": len(train), "val_size": len(val),
