@@ -40,16 +40,24 @@ class LoadedDefense:
     dae: Checkpoint
 
 
-def load_defense(classifier: str | Path | None = None, dae: str | Path | None = None, *, steps: int = 10,
+def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
                  schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
                  magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
     """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
 
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
+    ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
+    a user's classifier takes the input conventions its sDAE was trained with, unless loaded here.
     """
+    from ..classifier_sources import InputConventions, load_classifier
+
     bundled = preset(preset_name)
-    clf = load_checkpoint(classifier or bundled.classifier, "classifier")
     den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
+    own_checkpoint = str(classifier or bundled.classifier).endswith(".safetensors")
+    conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
+    clf = load_classifier(classifier or bundled.classifier, conventions=conventions,
+                          input_shape=None if own_checkpoint else tuple(den.config["input_shape"]),
+                          data_name=f"{den.config['kind']} {den.path.name}")
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "

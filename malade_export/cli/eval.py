@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from .classifier_options import source_option_list
 from .common import TerseCommand, command_line, one_line_errors
 from .options import (
     DataOptions,
@@ -12,6 +13,7 @@ from .options import (
     chain_options,
     data_options,
     defense_options,
+    option_group,
     run_options,
 )
 
@@ -19,6 +21,7 @@ from .options import (
 @click.command("eval", cls=TerseCommand)
 @data_options(val_size=False)
 @defense_options
+@option_group(source_option_list(with_classifier=False))
 @chain_options(parse=False)
 @attack_options
 @click.option("--holdout", default=150, show_default=True, type=click.IntRange(0),

@@ -205,7 +205,9 @@ def _runtime_names() -> tuple[str, ...]:
 def defense_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Which defence from which checkpoints, and where its chain runs (read by ``EvalConfig.from_params``)."""
     options = [
-        click.option("--classifier", required=True, type=PATH, help="Classifier checkpoint."),
+        click.option("--classifier", required=True, type=PATH,
+                     help="Classifier: a malade checkpoint, ONNX, TorchScript, .pt2, or module:callable "
+                          "(see docs/your-own-classifier.md)."),
         click.option("--defense", type=RegistryChoice(_defense_names), default="malade", show_default=True),
         click.option("--sdae", "--dae", type=PATH, default=None,
                      help="sDAE (malade) or DAE (mala, magnet) checkpoint."),

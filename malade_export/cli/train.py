@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..checkpoint import load_checkpoint, save_checkpoint
+from ..classifier_sources.spec import ClassifierSpec
 from ..data import ImageSet, default_val_size, load_split, train_val_split
 from ..device import resolve_device
 from ..models import CLASSIFIERS
@@ -23,6 +24,7 @@ from ..train import (
     train_dae,
 )
 from ..train.usefulness import Usefulness, enforce
+from .classifier_options import classifier_options
 from .common import TerseCommand, command_line, one_line_errors
 from .options import DataOptions, RunOptions, data_options, option_group, run_options
 
@@ -132,27 +134,26 @@ def train_dae_cmd(data: DataOptions, run: RunOptions, force: bool, sigma: float,
 
 
 @click.command("train-sdae", cls=TerseCommand)
-@click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
-              help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
+@classifier_options(help_text="Frozen classifier whose cross-entropy supervises the sDAE: a malade checkpoint, ONNX, "
+                              "TorchScript, .pt2, or module:callable (runs your code) with --classifier-weights.")
 @click.option("--ce-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the classifier's cross-entropy [default: 2 sigma^2, the paper's Eq. 8].")
 @_force_option
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_weight: float | None, force: bool,
-                   **kw: Any) -> None:
+def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier: ClassifierSpec, ce_weight: float | None,
+                   force: bool, **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
-    classifier = load_checkpoint(classifier_path, "classifier")
     architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"])
     train, val, test = _load_data(data, kw["limit"])
-    if list(train.input_shape) != classifier.config["input_shape"]:
-        raise click.ClickException(
-            f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has "
-            f"{list(train.input_shape)}")
+    spec, classifier = classifier, classifier.load(train.input_shape, data.dataset,
+                                                   max(train.num_classes, test.num_classes))
     result = train_dae(train, val, _settings(kw, data, run, val), sigma=kw["sigma"], denoiser=architecture,
                        supervision=Supervision(classifier.model, classifier.sha256, ce_weight), log=click.echo)
     _check(result, force)
+    if not spec.is_plain:  # a user's classifier: export and eval reuse what was declared
+        result.config["classifier_conventions"] = spec.conventions().to_dict()
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),

@@ -16,6 +16,7 @@ import torch
 from ..attacks import FGSM, NO_ATTACK, Attack, AttackOptions
 from ..chain import ChainSettings
 from ..checkpoint import file_sha256
+from ..classifier_sources.spec import ClassifierSpec
 from ..data import ReadOptions, load_split, parse_image_size
 from ..defenses import DEFENSES, ChainDefense, Defense, DefenseSources, Malade, RuntimeChain
 from ..defenses.exported import TORCH
@@ -38,6 +39,7 @@ class DefenseSpec:
     runtime: str = TORCH  # where a chain's forward pass runs: PyTorch or a registered runtime
     chain: ChainSettings = ChainSettings()
     projection: ReconstructionSettings = ReconstructionSettings()  # Defense-GAN's L and R
+    source: ClassifierSpec | None = None  # how to load a user's classifier (None: a malade checkpoint)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class EvalConfig:
             classifier=params["classifier"], name=params["defense"], denoiser=params.get("sdae"),
             generator=params.get("generator"), runtime=params.get("runtime") or TORCH,
             chain=ChainSettings.from_params(params),
-            projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])))
+            projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])),
+            source=ClassifierSpec.from_params(params))
         return cls(spec, params["attack"], AttackOptions.from_params(params), params["dataset"], params.get("data_dir"),
                    int(params["holdout"]), int(params["n"]), int(params["batch_size"]), int(params["seed"]),
                    params["device"], command, image_size=params.get("image_size"),
@@ -86,7 +89,10 @@ class EvalSlice:
 
 def build(spec: DefenseSpec, device: str) -> Defense:
     """The defence on ``device``; a chain in another runtime is exported and run there (CPU only)."""
-    sources = DefenseSources(spec.classifier, spec.denoiser, spec.generator)
+    classifier: Any = spec.classifier
+    if spec.source is not None and not spec.source.is_plain:
+        classifier = spec.source.load(denoiser=spec.denoiser)
+    sources = DefenseSources(classifier, spec.denoiser, spec.generator)
     defense = DEFENSES.get(spec.name).build(sources, spec.chain, spec.projection).to(device)
     if spec.runtime == TORCH:
         return defense
@@ -127,7 +133,7 @@ def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
     return {
         "dataset": config.dataset,
         "test_slice": {"holdout": config.holdout, "n": config.n, "order": "torch.randperm after manual_seed(seed)"},
-        "classifier": {"path": spec.classifier, "sha256": file_sha256(spec.classifier)},
+        "classifier": (spec.source or ClassifierSpec(spec.classifier)).record(),
         "denoiser": _file_info(spec.denoiser), "generator": _file_info(spec.generator),
         "defense": defense.describe(),
         "attack": {**(attack.describe() if attack else {"attack": NO_ATTACK}),

@@ -32,7 +32,9 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
         PREFIX + "opset": opset,
         PREFIX + "graph_target": target,  # which runtime the denoiser's operators were spelled for
         PREFIX + "classifier": {"arch": loaded.classifier.config.get("arch"), "sha256": loaded.classifier.sha256,
-                              "file": loaded.classifier.path.name},
+                              "file": loaded.classifier.path.name,
+                              "format": loaded.classifier.config.get("format", "safetensors"),
+                              "conventions": loaded.classifier.config.get("conventions")},
         PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,
                             "file": loaded.dae.path.name},
         PREFIX + "dataset": loaded.dae.config.get("dataset"),
