@@ -3,6 +3,8 @@
 timing (stats), flops (MAC counts), peak (matmul ceiling), backends (what one timed call runs),
 latency (the suite, Defense-GAN's cases included), report / plot (the output files).
 """
+# The CUDA backends live in their own module and register on import, like any plugin of the table.
+from . import cuda_backends  # noqa: F401
 from .latency import BenchConfig, quick_config, run_benchmark
 from .report import format_ratios, write_report
 from .timing import TimingStats, percentile, summarize, time_callable

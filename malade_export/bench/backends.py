@@ -220,5 +220,3 @@ def make_runner(name: str, files: ChainFiles, batch: int, threads: int) -> Runne
     """The timed callable for backend ``name``; raises BackendUnavailable when it cannot run here."""
     return BACKENDS.get(name).make(files, batch, threads)
 
-
-from . import cuda_backends  # noqa: E402,F401  (registers the PyTorch CUDA backends; it builds on the names above)
