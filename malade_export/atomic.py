@@ -37,6 +37,11 @@ def _current_umask() -> int:
     return mask
 
 
+def check_output(target: str | Path) -> Path:
+    """The folder ``target`` will be written into, if it exists and can be written; else a MaladeError."""
+    return _output_folder(Path(target))
+
+
 def _output_folder(target: Path) -> Path:
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -122,6 +127,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             yield path
     except OSError as exc:  # disk full, quota, a folder made read-only meanwhile: one line for the user
         raise MaladeError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def refuse_overwrite(paths: list[Path], force: bool) -> None:
+    """Existing results are never replaced by default: a rerun must say ``--force`` to do it."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise MaladeError(f"{existing[0]} already exists; choose another output or pass --force to overwrite it")
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:

@@ -45,6 +45,7 @@ def load_defense(classifier: str | Path | None = None, dae: str | Path | None = 
     sigma = float(den.config["sigma"])
     if magnet:
         steps, schedule = 1, magnet_schedule(sigma)
+    schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)
     return LoadedDefense(chain, clf, den)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..atomic import refuse_overwrite
 from ..errors import MaladeError
 from .common import one_line_errors
 
@@ -19,11 +20,16 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committed results/bench by default
+
+
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
                                             "at 10 steps and scaled to L.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default="results/bench", show_default=True,
-              help="Where latency.json / latency.md / latency.png go (exported models go to OUT_DIR/work).")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=DEFAULT_OUT_DIR, show_default=True,
+              help="Where latency.json / latency.md / latency.png go (exported models go to OUT_DIR/work); "
+                   "existing result files there are kept unless --force.")
+@click.option("--force", is_flag=True, help="Overwrite latency.json / .md / .png already in --out-dir.")
 @click.option("--steps", default=None, help="Malade chain lengths N [default: 10,25,50; quick: 10].")
 @click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
 @click.option("--backends", default=None, help="Comma-separated subset of: pytorch-eager, torchscript, ort-cpu, "
@@ -47,7 +53,7 @@ def _ints(text: str) -> tuple[int, ...]:
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
               help="sDAE checkpoint [default: bundled, else untrained].")
 @one_line_errors
-def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None, backends: str | None,
+def bench_cmd(quick: bool, out_dir: str, force: bool, steps: str | None, batches: str | None, backends: str | None,
               reps: int | None, warmup: int | None, budget_s: float | None, rounds: int | None, threads: int | None,
               dgan_steps: int,
               dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, classifier: str | None,
@@ -55,10 +61,11 @@ def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None,
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
 
     \b
-    Example:  malade bench --quick --out-dir results/bench
+    Example:  malade bench --quick --out-dir runs/bench
     Prints the goal ratios at the end; see latency.md for the tables.
     """
     from ..bench import BenchConfig, format_ratios, quick_config, run_benchmark, write_report
+    from ..bench.report import REPORT_FILES
     from ..bench.backends import BACKENDS
 
     overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),
@@ -81,6 +88,7 @@ def bench_cmd(quick: bool, out_dir: str, steps: str | None, batches: str | None,
     if config.threads < 1 or config.reps < 1 or config.warmup < 0 or config.dgan_measure_steps < 1:
         raise MaladeError("--threads, --reps and --dgan-measure-steps must be >= 1, --warmup >= 0")
     out = Path(out_dir)
+    refuse_overwrite([out / name for name in REPORT_FILES], force)
     report = run_benchmark(config, out / "work", log=click.echo)
     for path in write_report(report, out):
         click.echo(f"wrote {path}")

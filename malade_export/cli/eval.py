@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..atomic import refuse_overwrite
 from .common import DEVICE_CHOICES, TerseCommand, command_line, one_line_errors, resolve_device
 
 DEFENSE_CHOICES = ["none", "magnet", "mala", "malade", "defensegan"]
@@ -21,10 +22,11 @@ def _options(func: Any) -> Any:
                      help="fashion-mnist, mnist, or idx:<folder> (any folder of IDX files)."),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                      help="Folder with the IDX files [default: $MALADE_DATA_DIR, else the Debian package's]."),
-        click.option("--classifier", required=True, type=PATH, help="Classifier checkpoint."),
+        click.option("--classifier", type=PATH, default=None,
+                     help="Classifier checkpoint [default: bundled classifier A, as malade-export]."),
         click.option("--defense", type=click.Choice(DEFENSE_CHOICES), default="malade", show_default=True),
         click.option("--sdae", "--dae", "denoiser", type=PATH, default=None,
-                     help="sDAE (malade) or DAE (mala, magnet) checkpoint."),
+                     help="sDAE (malade) or DAE (mala, magnet) checkpoint [default: the bundled ones]."),
         click.option("--generator", type=PATH, default=None, help="WGAN generator checkpoint (defensegan)."),
         click.option("--runtime", type=click.Choice(RUNTIME_CHOICES), default="torch", show_default=True,
                      help="Where the chain's forward pass runs (mala, malade, magnet): torch, or its exported ONNX "
@@ -61,6 +63,7 @@ def _options(func: Any) -> Any:
         click.option("--seed", default=0, show_default=True, help="Seeds the test slice, attack and defence noise."),
         click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True),
         click.option("--out", type=PATH, default=None, help="Result JSON to write (a .md row is written beside it)."),
+        click.option("--force", is_flag=True, help="Overwrite an existing --out result (kept by default)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -89,6 +92,9 @@ def eval_cmd(**kw: Any) -> None:
 
     command = command_line()
     started = time.perf_counter()
+    if kw["out"]:
+        refuse_overwrite([Path(kw["out"]), Path(kw["out"]).with_suffix(".md")], kw["force"])
+    kw["classifier"], kw["denoiser"] = _bundled_defaults(kw["defense"], kw["classifier"], kw["denoiser"])
     device = resolve_device(kw["device"])
     defense_name = kw["defense"]
     options: dict[str, Any] = {}
@@ -133,6 +139,15 @@ def eval_cmd(**kw: Any) -> None:
         click.echo(f"wrote {json_path} and {md_path}")
     else:
         click.echo(markdown_row(record))
+
+
+def _bundled_defaults(defense: str, classifier: str | None, denoiser: str | None) -> tuple[str, str | None]:
+    """The bundled classifier A and its sDAE (malade) or the DAE (mala, magnet) where none is given."""
+    from ..loading import DEFAULT_CLASSIFIER, DEFAULT_DAE, DEFAULT_SDAE
+
+    if denoiser is None and defense in ("malade", "mala", "magnet"):
+        denoiser = str(DEFAULT_SDAE if defense == "malade" else DEFAULT_DAE)
+    return classifier or str(DEFAULT_CLASSIFIER), denoiser
 
 
 def _in_runtime(defense: Any, runtime: str, device: str) -> Any:

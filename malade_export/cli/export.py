@@ -8,7 +8,7 @@ import click
 from .. import __version__
 from ..errors import MaladeError
 from ..schedule import DEFAULT_SCHEDULE, Schedule
-from .common import TerseCommand
+from .common import TerseCommand, user_error
 
 SCHEDULE_HELP = (
     "Step sizes as key=value pairs: alpha0, alpha_min (drift, in units of sigma^2: alpha=sigma^2 jumps to r(x)), "
@@ -79,17 +79,19 @@ def main(out: str, steps: int, classifier: str | None, sdae: str | None, fmt: st
     try:
         _export(Path(out), steps, classifier, sdae, fmt, noise_mode, votes, dtype, target, opset, schedule_text,
                 magnet, not no_clip, not no_verify, trt_engine)
-    except MaladeError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (MaladeError, OSError) as exc:
+        raise user_error(exc) from None
 
 
 def _export(out: Path, steps: int, classifier: str | None, sdae: str | None, fmt: str | None, noise_mode: str,
             votes: int, dtype: str, target: str, opset: int, schedule_text: str, magnet: bool, clip: bool,
             verify: bool, trt_engine: str | None) -> None:
+    from ..atomic import check_output
     from ..export import export_defense
     from ..loading import load_defense
 
     fmt = _format_for(out, fmt)
+    check_output(out)  # before minutes of tracing: a folder that cannot take the file fails first
     if trt_engine:
         if noise_mode == "seed":
             raise MaladeError("--trt-engine needs --noise input: TensorRT has no unsigned 64-bit integers, "
