@@ -11,11 +11,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "MaladeDefense": "malade_export.defense",
-    "DefenseOutput": "malade_export.defense",
+    "MaladeDefense": "malade_export.chain",
+    "DefenseOutput": "malade_export.chain",
     "Schedule": "malade_export.schedule",
     "DEFAULT_SCHEDULE": "malade_export.schedule",
-    "load_defense": "malade_export.loading",
+    "load_defense": "malade_export.chain",
+    "LoadedDefense": "malade_export.chain",
     "load_checkpoint": "malade_export.checkpoint",
     "save_checkpoint": "malade_export.checkpoint",
     "export_defense": "malade_export.export",

@@ -22,8 +22,8 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .errors import MaladeError
 

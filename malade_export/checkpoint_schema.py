@@ -13,7 +13,6 @@ from typing import Any
 
 from .errors import MaladeError
 
-KINDS = ("classifier", "dae", "sdae", "generator", "critic")
 CHANNELS_RANGE = (1, 4)  # image channels C
 SIDE_RANGE = (8, 256)  # image height and width
 NUM_CLASSES_RANGE = (2, 1000)
@@ -21,10 +20,9 @@ DAE_CHANNELS_RANGE = (1, 512)
 KERNEL_RANGE = (1, 15)  # odd only: the DAE pads kernel // 2 on each side
 SIGMA_RANGE = (0.0, 1.0)  # exclusive of 0: the chain divides by sigma^2; pixels lie in [0, 1]
 LATENT_RANGE = (1, 1024)
-ARCHS = ("A", "B", "C", "D", "E")
-REQUIRED = {"classifier": ("arch", "input_shape"), "dae": ("input_shape", "channels", "kernel", "sigma"),
-            "sdae": ("input_shape", "channels", "kernel", "sigma"), "generator": ("input_shape",),
-            "critic": ("input_shape",)}
+CONV_DENOISERS = ("dae", "sdae")  # the convolutional (s)DAE, sized by channels and kernel
+REQUIRED = {"classifier": ("arch", "input_shape"), "generator": ("input_shape",), "critic": ("input_shape",)}
+DENOISER_REQUIRED = ("input_shape", "sigma")
 
 
 def _int_in(path: Path, config: dict[str, Any], field: str, bounds: tuple[int, int], default: int | None = None) -> int:
@@ -59,25 +57,30 @@ def validate_config(path: Path, config: Any, expect_kind: tuple[str, ...] | None
     """Return ``config`` if it describes a network of a bounded size (and an expected kind), else refuse."""
     if not isinstance(config, dict):
         raise MaladeError(f"{path}: config must be a JSON object, got {type(config).__name__}")
+    from .models import CLASSIFIERS, DENOISERS, MODEL_KINDS
+
     kind = config.get("kind")
-    if kind not in KINDS:
-        raise MaladeError(f"{path}: config field 'kind' must be one of {', '.join(KINDS)}, got {kind!r:.60}")
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
+        raise MaladeError(f"{path}: config field 'kind' must be one of {', '.join(MODEL_KINDS)}, got {kind!r:.60}")
     if expect_kind and kind not in expect_kind:
         raise MaladeError(f"{path} holds a {kind!r} model; expected {' or '.join(expect_kind)}")
-    for field in REQUIRED[kind]:
+    required = REQUIRED.get(kind, DENOISER_REQUIRED) + (("channels", "kernel") if kind in CONV_DENOISERS else ())
+    for field in required:
         if field not in config:
             raise MaladeError(f"{path}: config field {field!r} is missing (a {kind} checkpoint needs "
-                              f"{', '.join(REQUIRED[kind])})")
+                              f"{', '.join(required)})")
     _input_shape(path, config)
     if kind == "classifier":
-        if config["arch"] not in ARCHS:
-            raise MaladeError(f"{path}: config field 'arch' must be one of {', '.join(ARCHS)}, "
-                              f"got {config['arch']!r:.60}")
+        arch = config["arch"]
+        if not isinstance(arch, str) or arch not in CLASSIFIERS.names():
+            raise MaladeError(f"{path}: config field 'arch' must be one of {', '.join(CLASSIFIERS.names())}, "
+                              f"got {arch!r:.60}")
         _int_in(path, config, "num_classes", NUM_CLASSES_RANGE, default=10)
-    elif kind in ("dae", "sdae"):
-        _int_in(path, config, "channels", DAE_CHANNELS_RANGE)
-        if _int_in(path, config, "kernel", KERNEL_RANGE) % 2 == 0:
-            raise MaladeError(f"{path}: config field 'kernel' must be odd, got {config['kernel']}")
+    elif kind in DENOISERS.names():
+        if kind in CONV_DENOISERS:
+            _int_in(path, config, "channels", DAE_CHANNELS_RANGE)
+            if _int_in(path, config, "kernel", KERNEL_RANGE) % 2 == 0:
+                raise MaladeError(f"{path}: config field 'kernel' must be odd, got {config['kernel']}")
         _sigma(path, config)
     elif kind == "generator":
         _int_in(path, config, "latent_dim", LATENT_RANGE, default=128)

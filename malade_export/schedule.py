@@ -62,7 +62,7 @@ class Schedule:
         return asdict(self)
 
     @classmethod
-    def parse(cls, text: str) -> "Schedule":
+    def parse(cls, text: str) -> Schedule:
         """Parse ``alpha0=0.09,alpha_min=0.02,delta0=0.1,delta_min=0.01,decay=linear`` (keys optional)."""
         values: dict[str, float | str] = DEFAULT_SCHEDULE.to_dict()
         for part in filter(None, (p.strip() for p in text.split(","))):

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from malade_export.bench.artifacts import bench_checkpoints, export_chain
-from malade_export.loading import load_defense
+from malade_export.chain import load_defense
 
 work = Path(sys.argv[1])
 classifier, sdae, source = bench_checkpoints(work)

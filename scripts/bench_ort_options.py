@@ -24,8 +24,7 @@ from malade_export.atomic import write_text_atomic
 from malade_export.bench.artifacts import bench_checkpoints, export_chain
 from malade_export.bench.environment import describe_environment
 from malade_export.bench.timing import summarize
-from malade_export.loading import load_defense
-
+from malade_export.chain import load_defense
 
 
 def _options(threads: int, spin: bool = True, level: str = "all", denormal_as_zero: bool = False,

@@ -20,15 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from malade_export.atomic import write_text_atomic
-from malade_export.attacks import SubstituteSettings
-from malade_export.data import load_split
-from malade_export.defenses import RUNTIMES, RuntimeChain, build_defense
+from malade_export.attacks import AttackOptions, SubstituteSettings
+from malade_export.chain import ChainSettings, preset
+from malade_export.defenses import runtime_choices
 from malade_export.errors import MaladeError
-from malade_export.eval import AttackOptions, build_attack, compare_paired, provenance, test_slice
-from malade_export.loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE
+from malade_export.eval import attack_choices
+from malade_export.eval.pipeline import DefenseSpec, EvalConfig, run_paired
+from malade_export.provenance import provenance
 
 WEIGHTS = "malade_export/weights"
 
@@ -36,13 +35,13 @@ WEIGHTS = "malade_export/weights"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--classifier", default=f"{WEIGHTS}/{DEFAULT_CLASSIFIER.name}")
-    parser.add_argument("--sdae", default=f"{WEIGHTS}/{DEFAULT_SDAE.name}", help="the reference's sDAE")
+    parser.add_argument("--classifier", default=f"{WEIGHTS}/{preset().classifier.name}")
+    parser.add_argument("--sdae", default=f"{WEIGHTS}/{preset().sdae.name}", help="the reference's sDAE")
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--reference", choices=RUNTIMES, default="torch")
-    parser.add_argument("--candidate", choices=RUNTIMES, default="openvino-bf16")
+    parser.add_argument("--reference", choices=runtime_choices(), default="torch")
+    parser.add_argument("--candidate", choices=runtime_choices(), default="openvino-bf16")
     parser.add_argument("--candidate-sdae", default=None, help="the candidate's sDAE [default: --sdae]")
-    parser.add_argument("--attack", choices=["none", "blackbox", "fgsm"], default="blackbox",
+    parser.add_argument("--attack", choices=attack_choices(), default="blackbox",
                         help="crafted once, against the reference")
     parser.add_argument("--eps", type=float, default=0.3)
     parser.add_argument("--n", type=int, default=2000, help="test images compared")
@@ -54,9 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _in_runtime(runtime: str, sdae: str, args: argparse.Namespace) -> object:
-    defense = build_defense("malade", args.classifier, sdae, steps=args.steps)
-    return defense if runtime == "torch" else RuntimeChain(defense, runtime)
+def _spec(runtime: str, sdae: str, args: argparse.Namespace) -> DefenseSpec:
+    return DefenseSpec(args.classifier, "malade", sdae, runtime=runtime, chain=ChainSettings(steps=args.steps))
 
 
 def _label(runtime: str, sdae: str, args: argparse.Namespace) -> str:
@@ -81,19 +79,14 @@ def main() -> None:
     args = _parser().parse_args()
     command = shlex.join(["python", "scripts/compare_runtimes.py", *sys.argv[1:]])
     started = time.perf_counter()
+    candidate_sdae = args.candidate_sdae or args.sdae
+    config = EvalConfig(_spec(args.reference, args.sdae, args), args.attack,
+                        AttackOptions(eps=args.eps, substitute=SubstituteSettings(seed=args.seed)), args.dataset,
+                        args.data_dir, args.holdout, args.n, seed=args.seed, command=command)
     try:
-        candidate_sdae = args.candidate_sdae or args.sdae
-        reference = _in_runtime(args.reference, args.sdae, args)
-        candidate = _in_runtime(args.candidate, candidate_sdae, args)
-        test = load_split(args.dataset, "test", args.data_dir)
-        held, chosen = test_slice(len(test), args.holdout, args.n, args.seed)
+        results = run_paired(config, _spec(args.candidate, candidate_sdae, args))
     except MaladeError as exc:
         sys.exit(f"error: {exc}")
-    images, labels = torch.from_numpy(test.images[chosen.numpy()]), torch.from_numpy(test.labels[chosen.numpy()])
-    options = AttackOptions(eps=args.eps, substitute=SubstituteSettings(seed=args.seed))
-    attack = build_attack(args.attack, reference, options, torch.from_numpy(test.images[held.numpy()]),
-                          test.num_classes)
-    results = compare_paired(reference, candidate, attack, images, labels, args.seed)
     record = {"reference": _label(args.reference, args.sdae, args),
               "candidate": _label(args.candidate, candidate_sdae, args), "attack": args.attack, "eps": args.eps,
               "n": args.n, "holdout": args.holdout, "dataset": args.dataset, "classifier": args.classifier,

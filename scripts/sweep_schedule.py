@@ -13,6 +13,7 @@ within 2 points of the best clean accuracy on the grid. Writes JSON + Markdown w
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import sys
@@ -22,16 +23,19 @@ import torch
 from tqdm import tqdm
 
 from malade_export.attacks import FGSM
+from malade_export.chain import load_defense
 from malade_export.data import load_split, train_val_split
-from malade_export.eval.provenance import provenance
 from malade_export.eval.stats import Accuracy
-from malade_export.loading import load_defense
+from malade_export.provenance import provenance
 from malade_export.schedule import Schedule
-
 
 
 def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
+
+
+def _logits(chain: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    return chain(images).logits
 
 
 def _correct(model, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -55,14 +59,14 @@ def main() -> None:
     x, y = torch.from_numpy(val.images[: args.n]), torch.from_numpy(val.labels[: args.n])
     base = load_defense(dae=args.sdae, steps=args.steps)
     classifier = base.classifier.model
-    x_transfer = torch.cat([FGSM(classifier, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250))])
+    x_transfer = torch.cat([FGSM(classifier, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250), strict=True)])
     rows = []
     grid = [(a, d) for a in args.alphas for d in args.deltas]
     for alpha0, delta0 in tqdm(grid, desc="schedules"):
         schedule = Schedule(alpha0, alpha0 / 5, delta0, delta0 / 10, "geometric")
         chain = load_defense(dae=args.sdae, steps=args.steps, schedule=schedule).defense
-        model = lambda images: chain(images).logits  # noqa: E731 - fresh noise per call
-        x_white = torch.cat([FGSM(model, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250))])
+        model = functools.partial(_logits, chain)  # fresh noise per call
+        x_white = torch.cat([FGSM(model, 0.3)(xb, yb) for xb, yb in zip(x.split(250), y.split(250), strict=True)])
         row = {"schedule": schedule.to_dict()}
         for name, images in (("clean", x), ("transfer_fgsm", x_transfer), ("whitebox_fgsm", x_white)):
             row[name] = Accuracy(_correct(model, images, y), len(y)).to_dict()
@@ -89,7 +93,8 @@ def main() -> None:
         s = r["schedule"]
         mark = " **(chosen)**" if r is chosen else ""
         lines.append(f"| {s['alpha0']:.3f} | {s['delta0']:.2f}{mark} | "
-                     + " | ".join(str(Accuracy(r[k]["correct"], r[k]["n"])) for k in ("clean", "transfer_fgsm", "whitebox_fgsm"))
+                     + " | ".join(str(Accuracy(r[k]["correct"], r[k]["n"]))
+                                  for k in ("clean", "transfer_fgsm", "whitebox_fgsm"))
                      + " |")
     lines += ["", "Rule: among settings within 2 points of the best clean accuracy, maximise min(transfer, white-box)."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")

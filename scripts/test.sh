@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: a fresh virtualenv with the pinned CPU torch, the package with its test
-# extras, then the whole suite (GPU / TensorRT tests skip where there is no GPU).
+# extras, the linter (rules in pyproject.toml), then the whole suite (GPU / TensorRT tests skip where
+# there is no GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${MALADE_TEST_VENV:-.venv-test}
@@ -17,4 +18,6 @@ python3 -m venv "$VENV"
 # now (a few seconds), so the test runs instead of skipping. Without apt access it still skips.
 bash cpp_bench/fetch_ort_root.sh cpp_bench/build/onnxruntime "$VENV/bin/python" >/dev/null \
   || echo "test.sh: no ONNX Runtime headers; the C++ ONNX Runtime harness test will skip"
+"$VENV/bin/pip" install -q ruff==0.17.6
+"$VENV/bin/ruff" check .
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -6,7 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from malade_export.attacks import BPDA, CWL2, FGSM, PGD, RFGSM, BlackBox, SubstituteSettings, straight_through
+from malade_export.attacks import (
+    BPDA,
+    CWL2,
+    FGSM,
+    PGD,
+    RFGSM,
+    BlackBox,
+    SubstituteSettings,
+    straight_through,
+)
 from malade_export.data import ImageSet
 from malade_export.defenses import Defense, NoDefense
 from malade_export.errors import MaladeError

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from malade_export.bench.flops import chain_macs, count_macs, defensegan_macs
 from malade_export.bench.timing import percentile, summarize, time_callable
+from malade_export.chain import MaladeDefense
 from malade_export.cli.main import main
-from malade_export.defense import MaladeDefense
 from malade_export.models import build_model
 from malade_export.models.gan import Generator
 
@@ -117,7 +117,7 @@ def test_defensegan_is_timed_next_to_the_goal_ratios_malade_cases() -> None:
 @pytest.mark.parametrize("channels", [64, 48])
 def test_sdae_macs_match_the_analytic_count(channels) -> None:
     sdae = build_model({"kind": "sdae", "input_shape": SHAPE, "channels": channels, "kernel": 5})
-    assert SDAE_MACS == 31_673_600  # ~31.6 M, the number quoted in issue 5
+    assert SDAE_MACS == 31_673_600  # ~31.6 M MACs for the paper's 64-channel sDAE
     assert count_macs(sdae, torch.zeros(3, *SHAPE)) == sdae_macs(channels)  # per sample, whatever the batch
 
 
@@ -211,7 +211,7 @@ def test_seed_overhead_is_the_median_of_per_pass_ratios() -> None:
 def test_session_backends_time_a_whole_predict_call(tmp_path) -> None:
     from malade_export.bench.artifacts import bench_checkpoints, export_chain
     from malade_export.bench.backends import make_runner
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     classifier, sdae, _ = bench_checkpoints(tmp_path)
     files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
@@ -227,13 +227,13 @@ def test_openvino_backend_runs_the_onnx_file_like_onnx_runtime(tmp_path) -> None
     pytest.importorskip("openvino")
     from malade_export.bench.artifacts import bench_checkpoints, export_chain
     from malade_export.bench.backends import make_runner
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     classifier, sdae, _ = bench_checkpoints(tmp_path)
     files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)
     ov_outputs = list(make_runner("openvino-cpu", files, 3, 1)().values())
     ort_outputs = make_runner("ort-cpu", files, 3, 1)()  # same x and noise: both seeded by the batch size
-    for ov_out, ort_out in zip(ov_outputs, ort_outputs):
+    for ov_out, ort_out in zip(ov_outputs, ort_outputs, strict=True):
         np.testing.assert_allclose(np.asarray(ov_out), ort_out, atol=1e-4)
 
 
@@ -241,7 +241,7 @@ def test_openvino_bf16_backend_runs_in_bf16_or_says_why_not(tmp_path) -> None:
     pytest.importorskip("openvino")
     from malade_export.bench.artifacts import bench_checkpoints, export_chain
     from malade_export.bench.backends import BackendUnavailable, make_runner
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     classifier, sdae, _ = bench_checkpoints(tmp_path)
     files = export_chain(load_defense(classifier, sdae, steps=2), tmp_path)

@@ -37,7 +37,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (prefix / "Torch" / "TorchConfig.cmake").is_file():
         pytest.skip("this torch install ships no LibTorch CMake files")
     build = tmp_path_factory.mktemp("cpp_build")
-    configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_PREFIX_PATH={prefix}"]
+    configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                 f"-DCMAKE_PREFIX_PATH={prefix}"]
     if shutil.which("ninja"):
         configure += ["-G", "Ninja"]
     ort = _ort_root()
@@ -50,7 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from malade_export.bench.artifacts import bench_checkpoints, export_chain
-    from malade_export.loading import load_defense
+    from malade_export.chain import load_defense
 
     work = tmp_path_factory.mktemp("cpp_models")
     classifier, sdae, _ = bench_checkpoints(work)
@@ -94,8 +95,9 @@ def test_python_twin_row_matches_the_harness_line_and_compare_uses_median_over_r
     line = json.loads(capsys.readouterr().out)
     assert line["python_twin"] == "ort-cpu" and (line["steps"], line["batch"], line["reps"]) == (2, 3, 2)
     assert 0 < line["median_ms"] <= line["p90_ms"]
-    cpp = [{"harness": "libtorch", "steps": 2, "batch": 1, "threads": 1, "median_ms": ms} for ms in (10.0, 30.0, 12.0)]
-    python = [{"harness": "libtorch", "steps": 2, "batch": 1, "threads": 1, "median_ms": ms} for ms in (11.0, 13.0, 33.0)]
+    case = {"harness": "libtorch", "steps": 2, "batch": 1, "threads": 1}
+    cpp = [{**case, "median_ms": ms} for ms in (10.0, 30.0, 12.0)]
+    python = [{**case, "median_ms": ms} for ms in (11.0, 13.0, 33.0)]
     row = compare(cpp, python).splitlines()[-1]
     # medians over rounds: C++ 12, Python 13 (not the means, which a slow round would drag)
     assert row == "| libtorch | torchscript | 2 | 1 | 1 | 3 | 12.000 | 13.000 | 1.08 | 0.43–2.75 |"

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from malade_export.chain import load_defense
 from malade_export.errors import MaladeError
-from malade_export.loading import load_defense
 from malade_export.schedule import DEFAULT_SCHEDULE, Schedule
 
 
@@ -40,7 +40,7 @@ def test_schedule_anneals_to_floor_and_parses():
     alphas = Schedule(0.09, 0.009, 0, 0).alphas(3)
     assert alphas == pytest.approx([0.09, 0.09 * 0.1**0.5, 0.009])  # geometric interpolation
     deltas = DEFAULT_SCHEDULE.deltas(5)
-    assert all(a > b for a, b in zip(deltas, deltas[1:]))
+    assert all(a > b for a, b in zip(deltas, deltas[1:], strict=False))
     parsed = Schedule.parse("delta0=0.2, decay=linear")
     assert parsed.delta0 == 0.2 and parsed.alpha0 == DEFAULT_SCHEDULE.alpha0
     assert parsed.deltas(3) == pytest.approx([0.2, (0.2 + DEFAULT_SCHEDULE.delta_min) / 2, DEFAULT_SCHEDULE.delta_min])

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from malade_export.attacks import BPDA, FGSM
+from malade_export.chain import MaladeDefense
 from malade_export.checkpoint import load_checkpoint, save_checkpoint
-from malade_export.defense import MaladeDefense
 from malade_export.defenses import DefenseGAN, MagNet, Malade, NoDefense, build_defense
 from malade_export.errors import MaladeError
 from malade_export.models import build_model

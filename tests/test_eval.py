@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import matplotlib.pyplot as plt
 import torch
 from click.testing import CliRunner
 
@@ -20,8 +20,8 @@ from malade_export.cli.train_gan import train_gan_cmd
 from malade_export.data import ImageSet, write_idx
 from malade_export.defenses import NoDefense
 from malade_export.eval import AttackOptions, build_attack, evaluate, wilson_interval
-from malade_export.eval.provenance import REPO_ROOT
 from malade_export.models import build_model
+from malade_export.provenance import REPO_ROOT
 from malade_export.train import TrainSettings, train_classifier
 
 SHAPE = [1, 28, 28]

@@ -8,13 +8,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from malade_export.chain import load_defense
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
 from malade_export.export.graphs import build_graph
 from malade_export.export.onnx_export import FORBIDDEN_OPS
 from malade_export.export.torchscript_export import METADATA_FILE
-from malade_export.loading import load_defense
 from malade_export.noise import seeded_noise
 from malade_export.noise.gaussian import NOISE_GENERATOR
 from malade_export.noise.onnx_ops import attach_seeded_noise
@@ -182,7 +182,8 @@ def test_cli_refuses_bad_checkpoints_and_paths(tiny_checkpoints, tmp_path):
          "expected sdae or dae"),
     ]
     for args, message in cases:
-        result = CliRunner().invoke(export_main, ["--sdae", str(tiny_checkpoints["sdae"]), *args, str(tmp_path / "o.onnx")])
+        result = CliRunner().invoke(export_main,
+                                    ["--sdae", str(tiny_checkpoints["sdae"]), *args, str(tmp_path / "o.onnx")])
         assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1
     result = _cli(tiny_checkpoints, str(tmp_path / "no" / "such" / "o.onnx"))
     assert result.exit_code == 1 and "does not exist" in result.output

@@ -22,7 +22,7 @@ from malade_export.checkpoint import load_checkpoint
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.loading import load_defense
+from malade_export.chain import load_defense
 from malade_export.runtime import Session
 
 

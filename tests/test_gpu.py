@@ -6,8 +6,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from malade_export.chain import load_defense
 from malade_export.export import export_defense
-from malade_export.loading import load_defense
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_ORT_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()

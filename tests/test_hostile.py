@@ -20,7 +20,8 @@ from malade_export.checkpoint import load_checkpoint
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.loading import DEFAULT_DAE, load_defense
+from malade_export.chain import load_defense
+from malade_export.chain.presets import WEIGHTS_DIR
 from malade_export.runtime import Session
 from malade_export.runtime.guard import SEED_MAX, check_seeds
 from malade_export.runtime.openvino import resolve_precision
@@ -131,7 +132,7 @@ def test_verification_refuses_non_finite_outputs(tiny_checkpoints, tmp_path):
 @pytest.mark.parametrize("noise_mode", ["input", "seed"])
 def test_magnet_exports_verifies_and_serves(noise_mode, tmp_path):
     out = tmp_path / "magnet.onnx"
-    result = CliRunner().invoke(export_main, ["--sdae", str(DEFAULT_DAE), "--magnet", "--noise", noise_mode, str(out)])
+    result = CliRunner().invoke(export_main, ["--sdae", str(WEIGHTS_DIR / "dae.safetensors"), "--magnet", "--noise", noise_mode, str(out)])
     assert result.exit_code == 0, result.output
     assert "verified with onnxruntime" in result.output
     prediction = Session(out).predict(np.full((2, 1, 28, 28), 0.5, np.float32), seed=3)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from malade_export.models import CLASSIFIERS, build_model
 from malade_export.errors import MaladeError
+from malade_export.models import CLASSIFIERS, build_model
 
 
 @pytest.mark.parametrize("arch", list(CLASSIFIERS))

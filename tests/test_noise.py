@@ -37,7 +37,7 @@ def test_uniform_bits_are_splitmix64s_outputs():
 
     seeds = [0, 12345, -3, 2**62 - 1]
     bits = _uniform_bits(np.array(seeds), 1, 1, 50, NumpyOps()).reshape(len(seeds), 50)
-    for row, seed in zip(bits, seeds):
+    for row, seed in zip(bits, seeds, strict=True):
         assert [int(b) for b in row] == [z >> (64 - UNIFORM_BITS) for z in splitmix64(seed, 50)]
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from malade_export.chain import load_defense
 from malade_export.export import export_defense
 from malade_export.export.rewrites import (
     PhaseSpaceConv,
@@ -13,7 +14,6 @@ from malade_export.export.rewrites import (
     depth_to_space,
     for_target,
 )
-from malade_export.loading import load_defense
 from malade_export.models.dae import DenoisingAutoencoder
 from malade_export.runtime import Session
 
@@ -24,7 +24,8 @@ def test_rewritten_denoiser_matches_the_original(kernel, shape):
     torch.manual_seed(kernel)
     dae = DenoisingAutoencoder(shape, channels=16, kernel=kernel).eval()
     rewritten = for_target(dae, "onnxruntime")
-    assert [type(m) for m in rewritten.decoder] == [SubPixelConvTranspose, nn.Identity] * 2 + [PhaseSpaceConv, nn.Sigmoid]
+    expected = [SubPixelConvTranspose, nn.Identity] * 2 + [PhaseSpaceConv, nn.Sigmoid]
+    assert [type(m) for m in rewritten.decoder] == expected
     assert not rewritten.decoder[2].shuffle  # the output conv works on the phases: no full-size DepthToSpace
     assert type(rewritten.decoder[0].activation) is nn.Tanh  # applied inside, where ORT fuses it
     assert (type(rewritten.decoder[4].conv) is nn.ConvTranspose2d) == (shape[0] == 1)  # 4 outputs: as a transpose
@@ -66,7 +67,8 @@ def test_targets_write_different_operators_with_the_same_outputs(tiny_checkpoint
     assert "DepthToSpace" in ops["onnxruntime"] and "DepthToSpace" not in ops["openvino"]
     assert "Pad" not in ops["onnxruntime"]  # the phase convs carry their own asymmetric pads
     attributes = [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute} for n in nodes["onnxruntime"]]
-    assert {a["mode"] for n, a in zip(nodes["onnxruntime"], attributes) if n.op_type == "DepthToSpace"} == {b"DCR"}
+    modes = {a["mode"] for n, a in zip(nodes["onnxruntime"], attributes, strict=True) if n.op_type == "DepthToSpace"}
+    assert modes == {b"DCR"}
     assert any(a.get("pads", [0])[:2] != a.get("pads", [0])[2:] for a in attributes)
     sessions = {t: Session(p) for t, p in paths.items()}
     assert sessions["onnxruntime"].metadata["graph_target"] == "onnxruntime"
@@ -89,7 +91,8 @@ def test_sub_pixel_layer_exports_to_the_same_numbers_in_onnx_runtime(bias, tmp_p
     path = tmp_path / "layer.onnx"
     torch.onnx.export(layer, (x,), str(path), dynamo=False, input_names=["x"], opset_version=18,
                       dynamic_axes={"x": {0: "batch"}})
-    assert {n.op_type for n in onnx.load(str(path)).graph.node} <= {"Conv", "Tanh", "Concat", "DepthToSpace", "Identity"}
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert ops <= {"Conv", "Tanh", "Concat", "DepthToSpace", "Identity"}
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
     with torch.no_grad():
         np.testing.assert_allclose(got, torch.tanh(transpose(x)).numpy(), atol=1e-5)

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from malade_export.chain import load_defense
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.loading import load_defense
 from malade_export.runtime import Session
 
 
@@ -74,7 +74,7 @@ def test_threads_give_the_same_answers_as_sequential_calls(session):
     sequential = [session.predict(x, seed=s).logits for x, s in batches]
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda b: session.predict(b[0], seed=b[1]).logits, batches))
-    for a, b in zip(sequential, threaded):
+    for a, b in zip(sequential, threaded, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -4,9 +4,9 @@ Validation, seeding and thread safety run for it in test_runtime.py, beside the 
 import numpy as np
 import pytest
 
+from malade_export.chain import load_defense
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.loading import load_defense
 from malade_export.runtime import Session
 
 pytest.importorskip("openvino")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from torch import nn
 
-from malade_export.defense import MaladeDefense
+from malade_export.chain import MaladeDefense
 from malade_export.eval import Accuracy, write_result
 from malade_export.eval.plots import plot_accuracy_vs_eps
 from malade_export.eval.tables import main, markdown_table
@@ -66,7 +66,7 @@ def grids(section: str) -> list[list[dict[str, str]]]:
             current.append([c.strip() for c in line.strip("|").split("|")])
         elif current:
             header, _, *rows = current
-            blocks.append([dict(zip(header, row)) for row in rows])
+            blocks.append([dict(zip(header, row, strict=True)) for row in rows])
             current = []
     return blocks
 
@@ -196,7 +196,8 @@ def test_cli_usage_and_empty_folder(tmp_path, capsys):
 def test_flat_table_and_accuracy_vs_eps_plot(tmp_path):
     def record(eps: float, acc: float, bpda: bool = False, clf: str = "clf") -> dict[str, object]:
         block = Accuracy(int(acc * 100), 100).to_dict()
-        return {"dataset": "fashion-mnist", "classifier": {"path": f"{clf}.safetensors"}, "defense": {"defense": "malade"},
+        return {"dataset": "fashion-mnist", "classifier": {"path": f"{clf}.safetensors"},
+                "defense": {"defense": "malade"},
                 "attack": {"attack": "fgsm", "eps": eps, "bpda": bpda}, "clean": block, "attacked": block, "seed": 0,
                 "commit": None, "command": "malade eval"}
 

@@ -1,12 +1,11 @@
 
+import numpy as np
 from click.testing import CliRunner
 
 from malade_export.checkpoint import load_checkpoint
 from malade_export.cli.main import main
 from malade_export.train import accuracy
 from malade_export.train.objectives import class_balance_weights
-
-import numpy as np
 
 
 def test_train_classifier_cli_writes_loadable_checkpoint(tmp_path, slice_dir, slice_data):
@@ -77,7 +76,8 @@ def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tin
     out = tmp_path / "student"
     result = CliRunner().invoke(main, [
         "distill-sdae", "--teacher", str(tiny_checkpoints["sdae"]), "--classifier", str(tiny_checkpoints["classifier"]),
-        "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512", "--data-dir", str(slice_dir),
+        "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512",
+        "--data-dir", str(slice_dir),
         "--val-size", "300", "--out", str(out)])
     assert result.exit_code == 0, result.output
     student = load_checkpoint(tmp_path / "student.safetensors", "sdae")
@@ -91,6 +91,7 @@ def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tin
 
 def test_chain_states_are_images_and_a_perfect_student_has_zero_loss(tiny_checkpoints, slice_data):
     import torch
+
     from malade_export.train.distill import chain_states, distill_loss
 
     teacher = load_checkpoint(tiny_checkpoints["sdae"], "sdae").model

@@ -1,12 +1,16 @@
 """Attacks of the paper (FGSM, R+FGSM, CW-L2, Papernot black-box) and of a skeptical reviewer
-(PGD with EOT through the whole chain, BPDA)."""
-from .base import Attack, Model
-from .blackbox import BlackBox, SubstituteSettings, train_substitute
-from .bpda import BPDA, straight_through
-from .cw_l2 import CWL2
+(PGD with EOT through the whole chain, BPDA), each registered in ``ATTACKS`` under its name."""
+# isort: off
+# Import order is registration order: the CLI's choices and the tables' columns follow it.
+from .base import ATTACKS, NO_ATTACK, Attack, Model, register_attack
 from .fgsm import FGSM
-from .pgd import PGD
 from .rfgsm import RFGSM
+from .pgd import PGD
+from .cw_l2 import CWL2
+from .blackbox import BlackBox, train_substitute
+# isort: on
+from .bpda import BPDA, straight_through
+from .options import AttackOptions, SubstituteSettings
 
-__all__ = ["Attack", "BPDA", "BlackBox", "CWL2", "FGSM", "Model", "PGD", "RFGSM", "SubstituteSettings",
-           "straight_through", "train_substitute"]
+__all__ = ["ATTACKS", "BPDA", "CWL2", "FGSM", "NO_ATTACK", "PGD", "RFGSM", "Attack", "AttackOptions", "BlackBox",
+           "Model", "SubstituteSettings", "register_attack", "straight_through", "train_substitute"]

@@ -6,18 +6,31 @@ unless the attack averages them), or a ``BPDA`` wrapper. Outputs are always clam
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 
 from ..errors import MaladeError
+from ..registry import Registry
+from .options import AttackOptions
 
 Model = Callable[[torch.Tensor], torch.Tensor]
+NO_ATTACK = "none"  # clean accuracy only
 
 
 class Attack:
     name = "attack"
+    title = "attack"  # as the tables print it
+    white_box = True  # needs the model's gradient (BPDA stands in where the defence has none)
+    paper_white_box = False  # one of the paper's Table 2 columns
+
+    @classmethod
+    def from_options(cls, model: Model, options: AttackOptions, holdout: torch.Tensor | None = None,
+                     num_classes: int = 10) -> Attack:
+        """The attack on ``model`` with its knobs from ``options`` (black-box ones also use ``holdout``)."""
+        raise NotImplementedError
 
     def __init__(self, model: Model) -> None:
         self.model = model
@@ -43,3 +56,13 @@ class Attack:
             raise MaladeError(f"{self.name}: the model's output has no gradient with respect to its input "
                               "(a non-differentiable defence such as Defense-GAN needs BPDA)")
         return grad
+
+
+ATTACKS: Registry[type[Attack]] = Registry("attack")
+A = TypeVar("A", bound=type[Attack])
+
+
+def register_attack(cls: A) -> A:
+    """Class decorator: the attack becomes a choice of ``malade eval --attack`` under its ``name``."""
+    ATTACKS.register(cls.name)(cls)
+    return cls

@@ -8,8 +8,8 @@ Defense-GAN used), lambda_rho flips sign every 3 rounds so the new points do not
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -20,23 +20,11 @@ from ..errors import MaladeError
 from ..models import build_model
 from ..train.loop import fit
 from ..train.objectives import classifier_loss
-from .base import Attack, Model
+from .base import Attack, Model, register_attack
 from .fgsm import FGSM
+from .options import AttackOptions, SubstituteSettings
 
 LAMBDA_PERIOD = 3
-
-
-@dataclass(frozen=True)
-class SubstituteSettings:
-    """Defaults: Defense-GAN's substitute training (6 rounds, lambda 0.1, 10 epochs, Adam 1e-3)."""
-
-    arch: str = "E"
-    rounds: int = 6
-    lmbda: float = 0.1
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
 
 
 @torch.no_grad()
@@ -78,10 +66,13 @@ def train_substitute(oracle: Model, holdout: torch.Tensor, num_classes: int,
     return substitute.eval(), len(images)
 
 
+@register_attack
 class BlackBox(Attack):
     """FGSM (eps 0.3) crafted on a substitute; build it with ``BlackBox.train``."""
 
     name = "blackbox"
+    title = "black-box FGSM"
+    white_box = False
 
     def __init__(self, substitute: nn.Module, eps: float = 0.3, settings: SubstituteSettings | None = None,
                  training_size: int | None = None) -> None:
@@ -93,9 +84,17 @@ class BlackBox(Attack):
     @classmethod
     def train(cls, oracle: Model, holdout: torch.Tensor, num_classes: int, eps: float = 0.3,
               settings: SubstituteSettings = SubstituteSettings(),
-              progress: Callable[[str], None] = lambda _: None) -> "BlackBox":
+              progress: Callable[[str], None] = lambda _: None) -> BlackBox:
         substitute, size = train_substitute(oracle, holdout, num_classes, settings, progress)
         return cls(substitute, eps, settings, size)
+
+    @classmethod
+    def from_options(cls, model: Model, options: AttackOptions, holdout: torch.Tensor | None = None,
+                     num_classes: int = 10) -> BlackBox:
+        """``model`` is the real defence: it labels the held-out images the substitute learns from."""
+        if holdout is None or len(holdout) == 0:
+            raise MaladeError("the black-box attack needs held-out images to train its substitute")
+        return cls.train(model, holdout, num_classes, options.eps, options.substitute)
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return FGSM(self.model, self.eps).perturb(x, y)

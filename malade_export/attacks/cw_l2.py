@@ -11,15 +11,19 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import MaladeError
-from .base import Attack, Model
+from .base import Attack, Model, register_attack
+from .options import AttackOptions
 
 NO_BOUND = 1e10
 
 
+@register_attack
 class CWL2(Attack):
     """min ||x~ - x||^2 + c max(Z_y - max_{i != y} Z_i, -kappa), binary search on c."""
 
     name = "cw"
+    title = "CW-L2"
+    paper_white_box = True
 
     def __init__(self, model: Model, c: float = 100.0, kappa: float = 0.0, steps: int = 100, lr: float = 10.0,
                  search_steps: int = 1) -> None:
@@ -27,6 +31,11 @@ class CWL2(Attack):
         if steps < 1 or search_steps < 1:
             raise MaladeError(f"cw needs steps >= 1 and search_steps >= 1, got {steps}, {search_steps}")
         self.c, self.kappa, self.steps, self.lr, self.search_steps = c, kappa, steps, lr, search_steps
+
+    @classmethod
+    def from_options(cls, model: Model, options: AttackOptions, holdout: torch.Tensor | None = None,
+                     num_classes: int = 10) -> CWL2:
+        return cls(model, options.cw_c, steps=options.cw_steps, lr=options.cw_lr, search_steps=options.cw_search_steps)
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         const = torch.full((x.shape[0],), float(self.c), device=x.device)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import torch
 
 from ..errors import MaladeError
-from .base import Attack, Model
+from .base import Attack, Model, register_attack
+from .options import AttackOptions
 
 
+@register_attack
 class PGD(Attack):
     """``steps`` signed steps of size ``alpha``, projected onto the eps-ball around x and [0, 1]."""
 
     name = "pgd"
+    title = "PGD"
 
     def __init__(self, model: Model, eps: float = 0.3, alpha: float = 0.01, steps: int = 100,
                  random_start: bool = True, eot: int = 1) -> None:
@@ -23,6 +26,11 @@ class PGD(Attack):
         if steps < 1 or eot < 1:
             raise MaladeError(f"pgd needs steps >= 1 and eot >= 1, got steps={steps}, eot={eot}")
         self.eps, self.alpha, self.steps, self.random_start, self.eot = eps, alpha, steps, random_start, eot
+
+    @classmethod
+    def from_options(cls, model: Model, options: AttackOptions, holdout: torch.Tensor | None = None,
+                     num_classes: int = 10) -> PGD:
+        return cls(model, options.eps, options.pgd_alpha, options.pgd_steps, options.pgd_random_start, options.eot)
 
     def gradient(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         total = self.loss_gradient(x, y)

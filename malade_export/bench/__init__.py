@@ -1,7 +1,7 @@
-"""Latency benchmark of the exported Malade chain against Defense-GAN (issue 5).
+"""Latency benchmark of the exported Malade chain against Defense-GAN.
 
 timing (stats), flops (MAC counts), peak (matmul ceiling), backends (what one timed call runs),
-dgan (the Defense-GAN baseline), latency (the suite), report / plot (the output files).
+latency (the suite, Defense-GAN's cases included), report / plot (the output files).
 """
 from .latency import BenchConfig, quick_config, run_benchmark
 from .report import format_ratios, write_report

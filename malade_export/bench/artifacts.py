@@ -10,10 +10,9 @@ from pathlib import Path
 
 import torch
 
+from ..chain import LoadedDefense, MaladeDefense, preset
 from ..checkpoint import save_checkpoint
-from ..defense import MaladeDefense
 from ..export import export_defense
-from ..loading import DEFAULT_CLASSIFIER, DEFAULT_SDAE, LoadedDefense
 from ..models import build_model
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from .backends import ChainFiles
@@ -27,7 +26,9 @@ def bench_checkpoints(work: Path, classifier: str | Path | None = None,
                "sdae": {"kind": "sdae", "input_shape": shape, "channels": DEFAULT_CHANNELS, "kernel": DEFAULT_KERNEL,
                         "sigma": 0.3}}
     paths, sources = [], []
-    for name, given, bundled in (("classifier", classifier, DEFAULT_CLASSIFIER), ("sdae", sdae, DEFAULT_SDAE)):
+    bundled_files = preset()
+    for name, given, bundled in (("classifier", classifier, bundled_files.classifier),
+                                 ("sdae", sdae, bundled_files.sdae)):
         if given:
             paths.append(Path(given))
             sources.append(f"{name}: {given}")

@@ -7,39 +7,18 @@ with a one-line reason, which the suite records as "skipped" instead of failing.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import MaladeDefense
 from ..errors import MaladeError
+from ..registry import Registry
 
 Runner = Callable[[], object]
-
-CPU_BACKENDS = ("pytorch-eager", "torchscript", "ort-cpu", "ort-cpu-seed", "ort-session", "ort-session-seed",
-                "openvino-cpu", "openvino-cpu-bf16")
-GPU_BACKENDS = ("ort-cuda", "tensorrt", "pytorch-cuda-graphs")
-BACKENDS = CPU_BACKENDS + GPU_BACKENDS
-BF16_BACKENDS = ("openvino-cpu-bf16",)  # judged against the bf16 matmul peak, not the fp32 one
-DESCRIPTIONS = {
-    "pytorch-eager": "PyTorch eager, inference_mode, noise fed in",
-    "torchscript": "TorchScript file (torch.jit.load), noise fed in",
-    "ort-cpu": "ONNX Runtime CPU, noise fed in (pre-made, not timed)",
-    "ort-cpu-seed": "ONNX Runtime CPU, seed input: noise made inside the graph",
-    "ort-session": "Session.predict end to end on the noise-input file: fresh OS-entropy seeds, noise made on "
-                   "the host (numpy), ONNX Runtime CPU, softmax",
-    "ort-session-seed": "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph",
-    "openvino-cpu": "OpenVINO CPU plugin on the same ONNX file, float32 forced, noise fed in (seed mode is "
-                    "unsupported: OpenVINO narrows 64-bit integers to 32 bits, which changes the noise)",
-    "openvino-cpu-bf16": "OpenVINO CPU plugin on the same ONNX file in bfloat16 (CPUs with AVX512-BF16 or AMX; "
-                         "robustness checked separately), noise fed in",
-    "ort-cuda": "ONNX Runtime CUDA provider, noise fed in (host copies included)",
-    "tensorrt": "TensorRT engine from the ONNX, device buffers",
-    "pytorch-cuda-graphs": "PyTorch eager captured in a CUDA graph, replayed",
-}
 
 
 class BackendUnavailable(Exception):
@@ -58,6 +37,33 @@ class ChainFiles:
     onnx_plain: Path
 
 
+@dataclass(frozen=True)
+class Backend:
+    """One way to run the chain in the benchmark: how to build its timed call, and what it is."""
+
+    make: Callable[[ChainFiles, int, int], Runner]  # (files, batch, threads) -> the timed call
+    description: str
+    gpu: bool = False
+    precision: str = "fp32"  # the matmul peak it is judged against ("bf16" for bfloat16 runtimes)
+
+
+BACKENDS: Registry[Backend] = Registry("backend")
+Factory = Callable[[ChainFiles, int, int], Runner]
+
+
+def backend(name: str, description: str, *, gpu: bool = False, precision: str = "fp32") -> Callable[[Factory], Factory]:
+    """Decorator: register the factory below as benchmark backend ``name``."""
+    def add(make: Factory) -> Factory:
+        BACKENDS.register(name)(Backend(make, description, gpu, precision))
+        return make
+
+    return add
+
+
+def is_bf16(name: str) -> bool:
+    return name in BACKENDS and BACKENDS.get(name).precision == "bf16"
+
+
 def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     gen = torch.Generator().manual_seed(batch)
     x = torch.rand(batch, *defense.input_shape, generator=gen)
@@ -66,6 +72,7 @@ def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Ten
     return x, noise, seeds
 
 
+@backend("pytorch-eager", "PyTorch eager, inference_mode, noise fed in")
 def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
     x, noise, _ = _inputs(files.defense, batch)
 
@@ -76,6 +83,7 @@ def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
     return run
 
 
+@backend("torchscript", "TorchScript file (torch.jit.load), noise fed in")
 def _torchscript(files: ChainFiles, batch: int, threads: int) -> Runner:
     module = torch.jit.load(str(files.torchscript)).eval()
     x, noise, _ = _inputs(files.defense, batch)
@@ -100,10 +108,12 @@ def _ort(path: Path, files: ChainFiles, batch: int, threads: int, providers: str
     return lambda: raw.run(None, feeds)
 
 
+@backend("ort-cpu", "ONNX Runtime CPU, noise fed in (pre-made, not timed)")
 def _ort_cpu(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx, files, batch, threads, "cpu")
 
 
+@backend("ort-cpu-seed", "ONNX Runtime CPU, seed input: noise made inside the graph")
 def _ort_cpu_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx_seed, files, batch, threads, "cpu")
 
@@ -117,10 +127,14 @@ def _session(path: Path, files: ChainFiles, batch: int, threads: int) -> Runner:
     return lambda: session.predict(x)
 
 
+@backend("ort-session", "Session.predict end to end on the noise-input file: fresh OS-entropy seeds, noise made on "
+                   "the host (numpy), ONNX Runtime CPU, softmax")
 def _ort_session(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _session(files.onnx, files, batch, threads)
 
 
+@backend("ort-session-seed",
+         "Session.predict end to end on the seed file: fresh OS-entropy seeds, noise made in the graph")
 def _ort_session_seed(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _session(files.onnx_seed, files, batch, threads)
 
@@ -138,14 +152,19 @@ def _openvino(files: ChainFiles, batch: int, threads: int, precision: str) -> Ru
     return lambda: request.infer(feeds)
 
 
+@backend("openvino-cpu", "OpenVINO CPU plugin on the same ONNX file, float32 forced, noise fed in (seed mode is "
+                    "unsupported: OpenVINO narrows 64-bit integers to 32 bits, which changes the noise)")
 def _openvino_f32(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _openvino(files, batch, threads, "f32")
 
 
+@backend("openvino-cpu-bf16", "OpenVINO CPU plugin on the same ONNX file in bfloat16 (CPUs with AVX512-BF16 or AMX; "
+                         "robustness checked separately), noise fed in", precision="bf16")
 def _openvino_bf16(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _openvino(files, batch, threads, "bf16")
 
 
+@backend("ort-cuda", "ONNX Runtime CUDA provider, noise fed in (host copies included)", gpu=True)
 def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
     import onnxruntime as ort
 
@@ -155,8 +174,9 @@ def _ort_cuda(files: ChainFiles, batch: int, threads: int) -> Runner:
     return _ort(files.onnx_plain, files, batch, threads, ["CUDAExecutionProvider", "CPUExecutionProvider"])
 
 
+@backend("tensorrt", "TensorRT engine from the ONNX, device buffers", gpu=True)
 def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
-    from ..runtime.trt import TrtRunner, build_engine, require_tensorrt
+    from ..runtime.trt import TensorRTSession, build_engine, require_tensorrt
 
     try:
         require_tensorrt()
@@ -164,12 +184,13 @@ def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
         raise BackendUnavailable(str(exc)) from None
     plan = build_engine(files.onnx_plain, files.onnx_plain.with_name(f"{files.onnx_plain.stem}_b{batch}.plan"),
                         opt_batch=batch, max_batch=max(batch, 64))
-    runner = TrtRunner(plan)
+    runner = TensorRTSession(plan)
     x, noise, _ = _inputs(files.defense, batch)
     feeds = {"x": x.cuda(), "noise": noise.cuda()}
     return lambda: runner.run_device(dict(feeds))
 
 
+@backend("pytorch-cuda-graphs", "PyTorch eager captured in a CUDA graph, replayed", gpu=True)
 def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
     if not torch.cuda.is_available():
         raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
@@ -192,16 +213,7 @@ def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
     return run
 
 
-_FACTORIES: dict[str, Callable[[ChainFiles, int, int], Runner]] = {
-    "pytorch-eager": _eager, "torchscript": _torchscript, "ort-cpu": _ort_cpu, "ort-cpu-seed": _ort_cpu_seed,
-    "ort-session": _ort_session, "ort-session-seed": _ort_session_seed,
-    "openvino-cpu": _openvino_f32, "openvino-cpu-bf16": _openvino_bf16,
-    "ort-cuda": _ort_cuda, "tensorrt": _tensorrt, "pytorch-cuda-graphs": _cuda_graphs,
-}
 
-
-def make_runner(backend: str, files: ChainFiles, batch: int, threads: int) -> Runner:
-    """The timed callable for ``backend``; raises BackendUnavailable when it cannot run here."""
-    if backend not in _FACTORIES:
-        raise MaladeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    return _FACTORIES[backend](files, batch, threads)
+def make_runner(name: str, files: ChainFiles, batch: int, threads: int) -> Runner:
+    """The timed callable for backend ``name``; raises BackendUnavailable when it cannot run here."""
+    return BACKENDS.get(name).make(files, batch, threads)

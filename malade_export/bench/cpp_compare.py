@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from ..atomic import write_text_atomic
-from ..loading import load_defense
+from ..chain import load_defense
 from .artifacts import bench_checkpoints, chain_files
 from .backends import make_runner
 from .environment import describe_environment
@@ -65,7 +65,7 @@ def compare(cpp_rows: list[Row], python_rows: list[Row]) -> str:
         if not python:
             continue
         cpp_ms, py_ms = statistics.median(cpp), statistics.median(python)
-        per_round = [p / c for c, p in zip(cpp, python)]
+        per_round = [p / c for c, p in zip(cpp, python, strict=False)]
         lines.append(f"| {k[0]} | {PYTHON_TWIN[k[0]]} | {k[1]} | {k[2]} | {k[3]} | {min(len(cpp), len(python))} | "
                      f"{cpp_ms:.3f} | {py_ms:.3f} | {py_ms / cpp_ms:.2f} | "
                      f"{min(per_round):.2f}–{max(per_round):.2f} |")

@@ -5,11 +5,9 @@ import os
 import platform
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .. import __version__
-from ..eval.provenance import git_commit
+from ..provenance import git_commit, library_versions
 
 
 def cpu_model() -> str:
@@ -30,8 +28,7 @@ def describe_environment(threads: int) -> dict[str, object]:
         "threads": threads,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {"malade_export": __version__, "torch": torch.__version__, "onnxruntime": ort.__version__,
-                     "numpy": np.__version__},
+        "versions": library_versions("torch", "onnxruntime", "numpy"),
         "ort_providers": ort.get_available_providers(),
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "commit": git_commit(),

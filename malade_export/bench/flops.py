@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..defense import MaladeDefense
+from ..chain import MaladeDefense
 
 
 def _layer_macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:

@@ -5,18 +5,19 @@ import functools
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import torch
+from torch import nn
 
+from ..chain import load_defense
 from ..checkpoint import load_checkpoint
-from ..defensegan import ReconstructionSettings
-from ..loading import load_defense
+from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
+from ..models.gan import Generator
 from .artifacts import bench_checkpoints, export_chain
-from .backends import BACKENDS, DESCRIPTIONS, BackendUnavailable, Runner, make_runner
-from .dgan import AUTOGRAD_NOTE, defensegan_runner, frozen_generator
+from .backends import BACKENDS, BackendUnavailable, Runner, make_runner
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
 from .peak import matmul_peak_gflops
@@ -25,6 +26,10 @@ from .timing import TimingStats, sample_callable, summarize
 
 Log = Callable[[str], None]
 
+AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
+                 "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a "
+                 "static graph")
+
 
 @dataclass
 class BenchConfig:
@@ -32,7 +37,7 @@ class BenchConfig:
 
     steps: tuple[int, ...] = (10, 25, 50)
     batches: tuple[int, ...] = (1, 64)
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = BACKENDS.names()
     warmup: int = 3
     reps: int = 30
     budget_s: float = 20.0  # per case, over all rounds; at least 3 repetitions are always made
@@ -95,11 +100,29 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     return cases
 
 
+def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, ...], batch: int,
+                      settings: ReconstructionSettings, measure_steps: int) -> tuple[Callable[[], object], int, float]:
+    """A timed call of Defense-GAN run at min(L, measure_steps) steps, the steps it runs, and the factor
+    (generator passes of L over those of the measured steps, (2L + 1) / (2L_measured + 1)) that scales
+    its times up to L: its cost is linear in L, so long settings may be measured shorter."""
+    measured = min(settings.steps, measure_steps)
+    defense = DefenseGAN(classifier, generator, replace(settings, steps=measured), rng=torch.Generator().manual_seed(0))
+    x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(batch))
+
+    def run() -> torch.Tensor:
+        with torch.no_grad():  # the projection turns autograd back on for z alone
+            return defense(x)
+
+    return run, measured, (2 * settings.steps + 1) / (2 * measured + 1)
+
+
 def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
-    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N."""
+    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N.
+
+    The generator is untrained: latency does not depend on the weights."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
-    generator = frozen_generator(shape[0])
+    generator = Generator(shape[0])
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
     cases = []
@@ -190,7 +213,8 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {
         "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
-        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"], "backends": {b: DESCRIPTIONS[b] for b in config.backends},
+        "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
+        "backends": {b: BACKENDS.get(b).description for b in config.backends},
         "skipped": skipped, "defensegan_note": AUTOGRAD_NOTE, "rows": rows,
     }
     report["table6"] = table6(report)

@@ -10,7 +10,7 @@ runtimes, which would otherwise read as more than 100 % of a float32 peak they d
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

@@ -16,7 +16,7 @@ def plot_latency(report: dict[str, Any], path: Path) -> None:
     batches = report["config"]["batches"]
     steps = report["config"]["dgan_steps"]
     fig, axes = plt.subplots(1, len(batches), figsize=(5.5 * len(batches), 4.8), squeeze=False)
-    for ax, batch in zip(axes[0], batches):
+    for ax, batch in zip(axes[0], batches, strict=True):
         malade = [r for r in report["rows"] if r["kind"] == "malade" and r["batch"] == batch]
         for backend in dict.fromkeys(r["backend"] for r in malade):
             points = sorted((r["steps"], r["median_ms"]) for r in malade if r["backend"] == backend)
@@ -34,11 +34,12 @@ def plot_latency(report: dict[str, Any], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     legend: dict[str, Any] = {}  # one legend below the panels: inside, it hid the Defense-GAN lines
     for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
     rows = (len(legend) + 3) // 4
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.suptitle(f"Malade vs Defense-GAN, {report['environment']['cpu_model']}, {report['environment']['threads']} threads",
+    env = report["environment"]
+    fig.suptitle(f"Malade vs Defense-GAN, {env['cpu_model']}, {env['threads']} threads",
                  fontsize=9)
     fig.tight_layout(rect=(0, 0.05 * rows, 1, 1))
     fig.savefig(path, format="png", dpi=110)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..atomic import atomic_path, write_text_atomic
-from .backends import BF16_BACKENDS
+from .backends import is_bf16
 
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
 Row = dict[str, Any]
@@ -24,7 +25,7 @@ def _find(report: dict[str, Any], **keys: object) -> Row | None:
 
 def peak_gflops(report: dict[str, Any], backend: str) -> float:
     """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32)."""
-    if backend in BF16_BACKENDS and report.get("matmul_peak_bf16"):
+    if is_bf16(backend) and report.get("matmul_peak_bf16"):
         return float(report["matmul_peak_bf16"]["gflops"])
     return float(report["matmul_peak"]["gflops"])
 
@@ -38,7 +39,7 @@ def _paired_ratios(num: Row | None, den: Row | None) -> list[float]:
     num_passes, den_passes = (row.get("pass_medians_ms", []) if row else [] for row in (num, den))
     if len(num_passes) != len(den_passes):
         return []
-    return [a / b for a, b in zip(num_passes, den_passes)]
+    return [a / b for a, b in zip(num_passes, den_passes, strict=True)]
 
 
 def table6(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,7 +82,8 @@ def _seed_overhead(report: dict[str, Any], n: int, seed_backend: str,
 
 
 def goal_ratios(report: dict[str, Any]) -> dict[str, Any]:
-    """The four ratios issue 5 asks for; None where a needed row was not run (or was skipped)."""
+    """The four goal ratios (Defense-GAN / Malade, eager / ORT, seed overhead, % of peak); None where a
+    needed row was not run (or was skipped)."""
     cfg = report["config"]
     n = goal_steps(cfg["steps"])
     peak = report["matmul_peak"]["gflops"]
@@ -164,7 +166,7 @@ def format_ratios(report: dict[str, Any]) -> str:
                          f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
     fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
     for backend, fraction in fractions.items():
-        precision = "bf16" if backend in BF16_BACKENDS else "fp32"
+        precision = "bf16" if is_bf16(backend) else "fp32"
         lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured {precision} "
                      "matmul peak")
     if not fractions:
@@ -187,7 +189,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     lines = [
         "# Malade vs Defense-GAN latency" + (" (quick run)" if cfg["quick"] else ""), "",
-        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, GPU: {env['cuda_device'] or 'none'}",
+        f"- CPU: {env['cpu_model']} ({env['cpu_cores']} cores), threads: {env['threads']}, "
+        f"GPU: {env['cuda_device'] or 'none'}",
         f"- versions: {versions}; python {env['python']}",
         f"- measured fp32 matmul peak: {peak:.1f} GFLOP/s ({report['matmul_peak']['size']}^2, best of "
         f"{report['matmul_peak']['reps']} in each of {report['matmul_peak'].get('passes', 1)} passes"
@@ -203,16 +206,18 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Malade", "",
     ]
     malade = [r for r in report["rows"] if r["kind"] == "malade"]
-    lines += _table(["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
-                    [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
-                      f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
-                      f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
+    lines += _table(
+        ["N", "batch", "backend", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "% peak"],
+        [[str(r["steps"]), str(r["batch"]), r["backend"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
+          f"{r['p99_ms']:.3f}", f"{r['throughput']:.1f}", f"{r['gflop_per_sample']:.3f}",
+          f"{r['gflops']:.1f}", f"{100 * r['gflops'] / peak_gflops(report, r['backend']):.0f}"] for r in malade])
     lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
-    lines += _table(["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
-                    [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
-                      f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
-                      f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
+    lines += _table(
+        ["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
+        [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
+          f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
+          f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
     steps = cfg["dgan_steps"]
     lines += ["", "## Paper Table 6 layout (seconds, batch 1; paper: TITAN V)", ""]
     lines += _table(["N", "Malade ORT CPU", "Malade eager", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,10 +33,8 @@ DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committe
 @click.option("--force", is_flag=True, help="Overwrite latency.json / .md / .png already in --out-dir.")
 @click.option("--steps", default=None, help="Malade chain lengths N [default: 10,25,50; quick: 10].")
 @click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
-@click.option("--backends", default=None, help="Comma-separated subset of: pytorch-eager, torchscript, ort-cpu, "
-                                               "ort-cpu-seed, ort-session, ort-session-seed, openvino-cpu, "
-                                               "openvino-cpu-bf16, ort-cuda, tensorrt, pytorch-cuda-graphs "
-                                               "[default: all; absent ones are recorded as skipped].")
+@click.option("--backends", default=None, help="Comma-separated subset of the registered backends (a wrong name "
+                                               "lists them) [default: all; absent ones are recorded as skipped].")
 @click.option("--reps", default=None, type=int, help="Timed repetitions per case [default: 30; quick: 5].")
 @click.option("--warmup", default=None, type=int, help="Untimed warm-up calls per case [default: 3; quick: 1].")
 @click.option("--budget", "budget_s", default=None, type=float, help="Seconds per case before stopping early "
@@ -47,43 +46,30 @@ DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committe
 @click.option("--dgan-restarts", default="1,10", show_default=True, help="Defense-GAN restarts R to time.")
 @click.option("--dgan-measure-steps", default=None, type=int,
               help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
-@click.option("--dgan-batches", default="1", show_default=True, help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
+@click.option("--dgan-batches", default="1", show_default=True,
+              help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled, else untrained arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
               help="sDAE checkpoint [default: bundled, else untrained].")
 @one_line_errors
-def bench_cmd(quick: bool, out_dir: str, force: bool, steps: str | None, batches: str | None, backends: str | None,
-              reps: int | None, warmup: int | None, budget_s: float | None, rounds: int | None, threads: int | None,
-              dgan_steps: int,
-              dgan_restarts: str, dgan_measure_steps: int | None, dgan_batches: str, classifier: str | None,
-              sdae: str | None) -> None:
+def bench_cmd(quick: bool, out_dir: str, force: bool, **options: Any) -> None:
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
 
     \b
     Example:  malade bench --quick --out-dir runs/bench
     Prints the goal ratios at the end; see latency.md for the tables.
     """
-    from ..bench import BenchConfig, format_ratios, quick_config, run_benchmark, write_report
+    from ..bench import (
+        BenchConfig,
+        format_ratios,
+        quick_config,
+        run_benchmark,
+        write_report,
+    )
     from ..bench.report import REPORT_FILES
-    from ..bench.backends import BACKENDS
 
-    overrides: dict[str, object] = {"dgan_steps": dgan_steps, "dgan_restarts": _ints(dgan_restarts),
-                                    "dgan_batches": _ints(dgan_batches), "classifier": classifier, "sdae": sdae}
-    for key, value in (("steps", steps and _ints(steps)), ("batches", batches and _ints(batches)),
-                       ("reps", reps), ("warmup", warmup), ("budget_s", budget_s), ("rounds", rounds),
-                       ("threads", threads),
-                       ("dgan_measure_steps", dgan_measure_steps)):
-        if value is not None:
-            overrides[key] = value
-    if backends:
-        chosen = tuple(b.strip() for b in backends.split(",") if b.strip())
-        unknown = [b for b in chosen if b not in BACKENDS]
-        if unknown:
-            raise MaladeError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
-        overrides["backends"] = chosen
-    if "dgan_measure_steps" not in overrides and not quick:
-        overrides["dgan_measure_steps"] = dgan_steps
+    overrides = _overrides(options, quick)
     config = quick_config(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
     if config.threads < 1 or config.reps < 1 or config.warmup < 0 or config.dgan_measure_steps < 1:
         raise MaladeError("--threads, --reps and --dgan-measure-steps must be >= 1, --warmup >= 0")
@@ -93,3 +79,27 @@ def bench_cmd(quick: bool, out_dir: str, force: bool, steps: str | None, batches
     for path in write_report(report, out):
         click.echo(f"wrote {path}")
     click.echo(format_ratios(report))
+
+
+def _overrides(options: dict[str, Any], quick: bool) -> dict[str, object]:
+    """``BenchConfig`` fields from the command line; options left out keep the full or quick defaults."""
+    from ..bench.backends import BACKENDS
+
+    overrides: dict[str, object] = {
+        "dgan_steps": options["dgan_steps"], "dgan_restarts": _ints(options["dgan_restarts"]),
+        "dgan_batches": _ints(options["dgan_batches"]), "classifier": options["classifier"], "sdae": options["sdae"]}
+    for key in ("steps", "batches"):
+        if options[key]:
+            overrides[key] = _ints(options[key])
+    for key in ("reps", "warmup", "budget_s", "rounds", "threads", "dgan_measure_steps"):
+        if options[key] is not None:
+            overrides[key] = options[key]
+    if options["backends"]:
+        chosen = tuple(b.strip() for b in options["backends"].split(",") if b.strip())
+        unknown = [b for b in chosen if b not in BACKENDS]
+        if unknown:
+            raise MaladeError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
+        overrides["backends"] = chosen
+    if "dgan_measure_steps" not in overrides and not quick:
+        overrides["dgan_measure_steps"] = options["dgan_steps"]
+    return overrides

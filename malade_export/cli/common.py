@@ -1,17 +1,16 @@
-"""Pieces every command shares: one-line errors, data options, the command line for provenance."""
+"""Pieces every command shares: one-line errors and the command line recorded for provenance."""
 from __future__ import annotations
 
 import functools
 import shlex
 import signal
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from ..errors import MaladeError
-
-DEVICE_CHOICES = ["cpu", "cuda", "auto"]
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -77,29 +76,3 @@ def command_line() -> str:
         flag = param.opts[0]
         parts += [flag] if value is True else [flag, shlex.quote(str(value))]
     return " ".join(parts)
-
-
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise MaladeError("--device cuda requested but no CUDA device is available")
-    return name
-
-
-def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--dataset / --data-dir / --val-size, as every data-reading command takes them."""
-    options = [
-        click.option("--dataset", default="fashion-mnist", show_default=True,
-                     help="fashion-mnist, mnist, or idx:<folder> (any folder of IDX files)."),
-        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Folder with the IDX files [default: $MALADE_DATA_DIR, else "
-                          "/usr/share/datasets/fashion-mnist for fashion-mnist]."),
-        click.option("--val-size", default=5000, show_default=True,
-                     help="Training images held out (fixed seed) for validation."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func

@@ -1,12 +1,13 @@
-"""`malade`: the umbrella command (training; evaluation and benchmarks join it)."""
+"""`malade`: the umbrella command: training, export, evaluation and benchmarks."""
 from __future__ import annotations
 
 import click
 
 from .. import __version__
-from .common import TerseGroup
 from .bench import bench_cmd
+from .common import TerseGroup
 from .eval import eval_cmd
+from .export import main as export_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
 
@@ -24,3 +25,4 @@ main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
+main.add_command(export_cmd, name="export")  # the same command as `malade-export`

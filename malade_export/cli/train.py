@@ -1,56 +1,62 @@
 """`malade train-classifier | train-dae | train-sdae`: thin wrappers over malade_export.train."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..data import load_split, train_val_split
+from ..data import ImageSet, load_split, train_val_split
+from ..device import resolve_device
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
-from ..train import (TrainSettings, Trained, accuracy, distill_sdae, reconstruction_mse, train_classifier,
-                     train_dae)
-from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
-
+from ..train import (
+    Trained,
+    TrainSettings,
+    accuracy,
+    distill_sdae,
+    reconstruction_mse,
+    train_classifier,
+    train_dae,
+)
+from .common import TerseCommand, command_line, one_line_errors
+from .options import DataOptions, RunOptions, data_options, option_group, run_options
 
 STUDENT_CHANNELS, STUDENT_KERNEL = 32, 3  # distill-sdae's default student: 10x fewer FLOPs than the default sDAE
 
 
 def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options every trainer shares: data, output, seed, device and the optimiser's."""
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        options = [
-            click.option("--out", required=True, type=click.Path(dir_okay=False),
-                         help="Checkpoint to write (.safetensors is appended when missing)."),
+        func = option_group([
             click.option("--epochs", default=default_epochs, show_default=True, type=click.IntRange(1)),
             click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1)),
             click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
                          help="Adam learning rate."),
-            click.option("--seed", default=0, show_default=True, help="Seed for init, shuffling and noise."),
-            click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True),
             click.option("--limit", type=click.IntRange(1), default=None,
                          help="Use only the first N training images (smoke tests)."),
-        ]
-        for option in reversed(options):
-            func = option(func)
-        return data_options(func)
+        ])(func)
+        func = run_options("Checkpoint to write (.safetensors is appended when missing).", out_required=True,
+                           seed_help="Seed for init, shuffling and noise.")(func)
+        return data_options()(func)
 
     return decorate
 
 
-def _load_data(dataset: str, data_dir: str | None, val_size: int, limit: int | None):
-    train_full = load_split(dataset, "train", data_dir)
-    test = load_split(dataset, "test", data_dir)
-    train, val = train_val_split(train_full, val_size=min(val_size, len(train_full) - 1))
+def _load_data(data: DataOptions, limit: int | None) -> tuple[ImageSet, ImageSet, ImageSet]:
+    train_full = load_split(data.dataset, "train", data.data_dir)
+    test = load_split(data.dataset, "test", data.data_dir)
+    train, val = train_val_split(train_full, val_size=min(data.val_size or 0, len(train_full) - 1))
     if limit:
         train = train.subset(slice(0, limit))
     return train, val, test
 
 
-def _settings(kw: dict[str, Any]) -> TrainSettings:
-    return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=kw["seed"],
-                         device=resolve_device(kw["device"]), dataset=kw["dataset"], command=command_line(),
-                         extra={"val_size": kw["val_size"]})
+def _settings(kw: dict[str, Any], data: DataOptions, run: RunOptions) -> TrainSettings:
+    return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=run.seed,
+                         device=resolve_device(run.device), dataset=data.dataset, command=command_line(),
+                         extra={"val_size": data.val_size})
 
 
 def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
@@ -65,11 +71,11 @@ def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
               help="Defense-GAN classifier architecture (E = the black-box substitute).")
 @training_options(default_epochs=10)
 @one_line_errors
-def train_classifier_cmd(arch: str, **kw: Any) -> None:
+def train_classifier_cmd(arch: str, data: DataOptions, run: RunOptions, **kw: Any) -> None:
     """Train classifier A-E with cross-entropy (Adam, batch 128)."""
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    result = train_classifier(arch, train, val, _settings(kw), log=click.echo)
-    _save(result, kw["out"], {"test_accuracy": accuracy(result.model, test)})
+    train, val, test = _load_data(data, kw["limit"])
+    result = train_classifier(arch, train, val, _settings(kw, data, run), log=click.echo)
+    _save(result, run.out, {"test_accuracy": accuracy(result.model, test)})
 
 
 def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,12 +101,13 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_path: str | None, **kw: Any) -> None:
+def train_dae_cmd(data: DataOptions, run: RunOptions, sigma: float, channels: int | None, kernel: int | None,
+                  init_path: str | None, **kw: Any) -> None:
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
-    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, log=click.echo)
-    _save(result, kw["out"], {"test_recon_mse": reconstruction_mse(result.model, test)})
+    train, val, test = _load_data(data, kw["limit"])
+    result = train_dae(train, val, _settings(kw, data, run), sigma=sigma, **architecture, log=click.echo)
+    _save(result, run.out, {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
 @click.command("train-sdae", cls=TerseCommand)
@@ -111,18 +118,20 @@ def train_dae_cmd(sigma: float, channels: int | None, kernel: int | None, init_p
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, channels: int | None,
-                   kernel: int | None, init_path: str | None, **kw: Any) -> None:
+def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_weight: float | None,
+                   **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
     classifier = load_checkpoint(classifier_path, "classifier")
-    architecture = _architecture(channels, kernel, init_path)
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"])
+    train, val, test = _load_data(data, kw["limit"])
     if list(train.input_shape) != classifier.config["input_shape"]:
         raise click.ClickException(
-            f"classifier expects input {classifier.config['input_shape']} but {kw['dataset']} has {list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw), sigma=sigma, **architecture, classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
+            f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has "
+            f"{list(train.input_shape)}")
+    result = train_dae(train, val, _settings(kw, data, run), sigma=kw["sigma"], **architecture,
+                       classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
                        log=click.echo)
-    _save(result, kw["out"], {
+    _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),
         "test_accuracy_on_recon": accuracy(classifier.model, test, transform=result.model),
@@ -144,21 +153,22 @@ def train_sdae_cmd(classifier_path: str, ce_weight: float | None, sigma: float, 
               help="Weight of KL(classifier on teacher's reconstruction || on student's), beside the pixel error.")
 @training_options(default_epochs=10)
 @one_line_errors
-def distill_sdae_cmd(teacher_path: str, classifier_path: str, channels: int | None, kernel: int | None,
-                     init_path: str | None, kl_weight: float, **kw: Any) -> None:
+def distill_sdae_cmd(data: DataOptions, run: RunOptions, teacher_path: str, classifier_path: str,
+                     kl_weight: float, **kw: Any) -> None:
     """Distil an sDAE into a cheaper one that matches it on the states the Langevin chain visits."""
-    architecture = _architecture(channels, kernel, init_path, default=(STUDENT_CHANNELS, STUDENT_KERNEL))
+    architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"],
+                                 default=(STUDENT_CHANNELS, STUDENT_KERNEL))
     teacher = load_checkpoint(teacher_path, "sdae")
     classifier = load_checkpoint(classifier_path, "classifier")
-    train, val, test = _load_data(kw["dataset"], kw["data_dir"], kw["val_size"], kw["limit"])
+    train, val, test = _load_data(data, kw["limit"])
     for name, checkpoint in (("teacher", teacher), ("classifier", classifier)):
         shape = checkpoint.config["input_shape"]
         if list(train.input_shape) != shape:
             raise click.ClickException(
-                f"{name} expects input {shape} but {kw['dataset']} has {list(train.input_shape)}")
-    result = distill_sdae(teacher, classifier, train, val, _settings(kw), **architecture, kl_weight=kl_weight,
-                          log=click.echo)
-    _save(result, kw["out"], {
+                f"{name} expects input {shape} but {data.dataset} has {list(train.input_shape)}")
+    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run), **architecture,
+                          kl_weight=kl_weight, log=click.echo)
+    _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_on_recon": accuracy(classifier.model, test, transform=result.model),
     })

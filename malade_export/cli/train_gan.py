@@ -5,12 +5,12 @@ from typing import Any
 
 import click
 
-from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, one_line_errors, resolve_device
+from ..device import resolve_device
+from .common import TerseCommand, command_line, one_line_errors
+from .options import DataOptions, RunOptions, data_options, run_options
 
 
 @click.command("train-gan", cls=TerseCommand)
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Generator checkpoint to write (.safetensors is appended when missing).")
 @click.option("--iterations", default=200_000, show_default=True, type=click.IntRange(1),
               help="Generator updates (Defense-GAN trained 200k).")
 @click.option("--critic-steps", default=5, show_default=True, type=click.IntRange(1))
@@ -19,26 +19,25 @@ from .common import DEVICE_CHOICES, TerseCommand, command_line, data_options, on
               help="Adam learning rate (betas 0.5, 0.9).")
 @click.option("--gp-weight", default=10.0, show_default=True, type=click.FloatRange(min=0),
               help="Gradient-penalty weight lambda.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--device", type=click.Choice(DEVICE_CHOICES), default="cpu", show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N training images.")
-@data_options
+@run_options("Generator checkpoint to write (.safetensors is appended when missing).", out_required=True)
+@data_options()
 @one_line_errors
-def train_gan_cmd(**kw: Any) -> None:
+def train_gan_cmd(data: DataOptions, run: RunOptions, **kw: Any) -> None:
     """Train Defense-GAN's WGAN-GP on the training split; saves the generator (kind "generator")."""
     from ..checkpoint import save_checkpoint
     from ..data import load_split, train_val_split
     from ..train import GanSettings, train_gan
     from ..train.gan import write_sample_grid
 
-    full = load_split(kw["dataset"], "train", kw["data_dir"])
-    train, _ = train_val_split(full, val_size=min(kw["val_size"], len(full) - 1))
+    full = load_split(data.dataset, "train", data.data_dir)
+    train, _ = train_val_split(full, val_size=min(data.val_size or 0, len(full) - 1))
     if kw["limit"]:
         train = train.subset(slice(0, kw["limit"]))
     settings = GanSettings(iterations=kw["iterations"], batch_size=kw["batch_size"], lr=kw["lr"],
-                           critic_steps=kw["critic_steps"], gp_weight=kw["gp_weight"], seed=kw["seed"],
-                           device=resolve_device(kw["device"]))
-    result = train_gan(train, settings, dataset=kw["dataset"], command=command_line(), log=click.echo)
-    path = save_checkpoint(result.model, result.config, kw["out"])
-    samples = write_sample_grid(result.model, path.with_suffix(".samples.png"), seed=kw["seed"])
+                           critic_steps=kw["critic_steps"], gp_weight=kw["gp_weight"], seed=run.seed,
+                           device=resolve_device(run.device))
+    result = train_gan(train, settings, dataset=data.dataset, command=command_line(), log=click.echo)
+    path = save_checkpoint(result.model, result.config, run.out)
+    samples = write_sample_grid(result.model, path.with_suffix(".samples.png"), seed=run.seed)
     click.echo(f"wrote {path} and {samples.name} (64 samples)")

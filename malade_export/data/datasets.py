@@ -30,7 +30,7 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index: np.ndarray | slice) -> "ImageSet":
+    def subset(self, index: np.ndarray | slice) -> ImageSet:
         return ImageSet(self.images[index], self.labels[index])
 
     @property

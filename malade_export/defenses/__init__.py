@@ -1,13 +1,16 @@
-"""Defences behind one interface (``Defense``: images -> logits), built by name with ``build_defense``."""
-from .base import Defense
-from .chain import ChainDefense
-from .defensegan import DefenseGAN
-from .exported import RUNTIMES, RuntimeChain
+"""Defences behind one interface (``Defense``: images -> logits), registered by name in ``DEFENSES``."""
+# isort: off
+# Import order is registration order: the CLI's choices and the tables' columns follow it.
+from .base import DEFENSES, Defense, DefenseSources, register_defense
+from .none import NoDefense
 from .magnet import MagNet
 from .mala import Mala
 from .malade import Malade
-from .none import NoDefense
-from .registry import DEFENSES, build_defense
+from .defensegan import DefenseGAN
+# isort: on
+from .chain import ChainDefense
+from .exported import RuntimeChain, runtime_choices
+from .registry import build_defense
 
-__all__ = ["DEFENSES", "ChainDefense", "Defense", "DefenseGAN", "MagNet", "Mala", "Malade", "NoDefense", "RUNTIMES",
-           "RuntimeChain", "build_defense"]
+__all__ = ["DEFENSES", "ChainDefense", "Defense", "DefenseGAN", "DefenseSources", "MagNet", "Mala", "Malade",
+           "NoDefense", "RuntimeChain", "build_defense", "register_defense", "runtime_choices"]

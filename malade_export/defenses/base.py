@@ -5,8 +5,26 @@ purifier's backward pass with the identity while the forward pass stays exactly 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
 import torch
 from torch import nn
+
+from ..chain import ChainSettings
+from ..errors import MaladeError
+from ..registry import Registry
+from .projection import ReconstructionSettings
+
+
+@dataclass(frozen=True)
+class DefenseSources:
+    """The checkpoint files a defence is built from; which of them it needs is its own business."""
+
+    classifier: str | Path
+    denoiser: str | Path | None = None  # sDAE or DAE (the Langevin-chain defences)
+    generator: str | Path | None = None  # WGAN generator (Defense-GAN)
 
 
 class Defense(nn.Module):
@@ -37,3 +55,28 @@ class Defense(nn.Module):
     def describe(self) -> dict[str, object]:
         """Settings that determine the defence, for result files."""
         return {"defense": self.name}
+
+    @classmethod
+    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
+        """The ``from_sources`` options this defence takes from a run's chain and projection settings."""
+        return {}
+
+    @classmethod
+    def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> Defense:
+        """Build from checkpoint files; ``options`` are the defence's own settings (a MaladeError if it has none)."""
+        raise NotImplementedError
+
+
+def no_options(name: str, options: dict[str, Any]) -> None:
+    if options:
+        raise MaladeError(f"defence {name} takes no options, got {', '.join(sorted(options))}")
+
+
+DEFENSES: Registry[type[Defense]] = Registry("defence")
+D = TypeVar("D", bound=type[Defense])
+
+
+def register_defense(cls: D) -> D:
+    """Class decorator: the defence becomes a choice of ``malade eval --defense`` and a tables column."""
+    DEFENSES.register(cls.name)(cls)
+    return cls

@@ -6,14 +6,15 @@ this adapter and evaluation measures exactly the module that export ships.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import ChainSettings, LoadedDefense, MaladeDefense, load_defense
 from ..errors import MaladeError
-from ..loading import LoadedDefense, load_defense
 from ..schedule import DEFAULT_SCHEDULE, Schedule
-from .base import Defense
+from .base import Defense, DefenseSources
+from .projection import ReconstructionSettings
 
 
 class ChainDefense(Defense):
@@ -39,9 +40,24 @@ class ChainDefense(Defense):
 
     @classmethod
     def from_checkpoints(cls, classifier: str | Path, denoiser: str | Path, *, steps: int = 10,
-                         schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1) -> "ChainDefense":
+                         schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1) -> ChainDefense:
         loaded = load_defense(classifier, denoiser, steps=steps, schedule=schedule, clip=clip, votes=votes)
         if loaded.dae.config["kind"] != cls.denoiser_kind:
             raise MaladeError(f"{cls.name} needs {cls.wrong_denoiser_hint}, but {loaded.dae.path} holds a "
                               f"{loaded.dae.config['kind']!r} checkpoint")
         return cls(loaded.defense, loaded)
+
+    @classmethod
+    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
+        return chain.kwargs()
+
+    @classmethod
+    def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> ChainDefense:
+        """``options``: steps, schedule, clip, votes."""
+        if sources.denoiser is None:
+            raise MaladeError(f"defence {cls.name} needs a {'sDAE' if cls.denoiser_kind == 'sdae' else 'DAE'} "
+                              "checkpoint")
+        try:
+            return cls.from_checkpoints(sources.classifier, sources.denoiser, **options)
+        except TypeError as exc:
+            raise MaladeError(f"bad {cls.name} option: {exc}") from None

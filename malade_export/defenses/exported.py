@@ -16,21 +16,16 @@ import numpy as np
 import torch
 
 from ..errors import MaladeError
-from ..runtime.base import DefenseSession
+from ..runtime import RUNTIMES
 from .base import Defense
 from .chain import ChainDefense
 
-RUNTIMES = ("torch", "ort", "openvino-f32", "openvino-bf16")
+TORCH = "torch"  # the float32 PyTorch chain itself: no exported file
 
 
-def _open_session(path: Path, runtime: str) -> DefenseSession:
-    if runtime == "ort":
-        from ..runtime import Session
-
-        return Session(path)
-    from ..runtime.openvino import open_exact
-
-    return open_exact(path, runtime.removeprefix("openvino-"))
+def runtime_choices() -> tuple[str, ...]:
+    """Where an evaluation may run a chain's forward pass: PyTorch, or any registered runtime."""
+    return (TORCH, *RUNTIMES.names())
 
 
 class RuntimeChain(Defense):
@@ -38,17 +33,16 @@ class RuntimeChain(Defense):
 
     def __init__(self, chain: ChainDefense, runtime: str) -> None:
         super().__init__(chain.classifier)
-        if runtime not in RUNTIMES[1:]:
-            raise MaladeError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         from ..export.onnx_export import export_onnx
 
+        serving = RUNTIMES.get(runtime)
         if chain.source is None:
             raise MaladeError("running a chain in another runtime needs the checkpoints it was built from")
         self.chain, self.runtime, self.name = chain, runtime, chain.name
         self._folder = tempfile.TemporaryDirectory(prefix="malade-runtime-")  # removed with this object
         path = Path(self._folder.name) / "chain.onnx"
-        export_onnx(chain.source, path, noise_mode="input", target="openvino" if "openvino" in runtime else "onnxruntime")
-        self.session = _open_session(path, runtime)
+        export_onnx(chain.source, path, noise_mode="input", target=serving.target)
+        self.session = serving.open(path)
 
     def purify(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(x)[1]
@@ -60,8 +54,8 @@ class RuntimeChain(Defense):
         chain = self.chain.chain
         noise = torch.randn(chain.noise_shape(x.shape[0]), dtype=x.dtype)
         feeds = {"x": np.ascontiguousarray(x.detach().cpu().numpy()), "noise": noise.numpy()}
-        logits, purified, _ = self.session.run(feeds)
-        logits_t, purified_t = torch.from_numpy(logits).to(x.device), torch.from_numpy(purified).to(x.device)
+        out = self.session.run(feeds)
+        logits_t, purified_t = (torch.from_numpy(out[name]).to(x.device) for name in ("logits", "purified"))
         if not (torch.is_grad_enabled() and x.requires_grad):
             return logits_t, purified_t
         reference = chain(x, noise.to(x.device))  # the float32 chain at the same point and noise

@@ -1,9 +1,11 @@
 """Mala: the same Langevin chain as Malade but with the unsupervised DAE (the paper's ablation)."""
 from __future__ import annotations
 
+from .base import register_defense
 from .chain import ChainDefense
 
 
+@register_defense
 class Mala(ChainDefense):
     name = "mala"
     denoiser_kind = "dae"

@@ -1,52 +1,16 @@
-"""Build any defence by name from checkpoint paths: the single entry point of the CLI and scripts."""
+"""Build any registered defence by name from checkpoint paths: the single entry point of the CLI and scripts."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import load_checkpoint
-from ..defensegan import ReconstructionSettings
-from ..errors import MaladeError
-from .base import Defense
-from .defensegan import DefenseGAN
-from .magnet import MagNet
-from .mala import Mala
-from .malade import Malade
-from .none import NoDefense
-
-DEFENSES = ("none", "magnet", "mala", "malade", "defensegan")
+from .base import DEFENSES, Defense, DefenseSources
 
 CheckpointPath = str | Path
 
 
 def build_defense(name: str, classifier_ckpt: CheckpointPath, dae_ckpt: CheckpointPath | None = None,
                   generator_ckpt: CheckpointPath | None = None, **options: Any) -> Defense:
-    """``options``: steps, schedule, clip, votes (mala, malade); steps, restarts, lr, ... (defensegan,
-    as in ``ReconstructionSettings``)."""
-    if name not in DEFENSES:
-        raise MaladeError(f"unknown defence {name!r}; choose one of {', '.join(DEFENSES)}")
-    if name == "none":
-        _no_options(name, options)
-        return NoDefense(load_checkpoint(classifier_ckpt, "classifier").model)
-    if name == "defensegan":
-        if generator_ckpt is None:
-            raise MaladeError("defence defensegan needs a generator checkpoint (train one with `malade train-gan`)")
-        try:
-            settings = ReconstructionSettings(**options)
-        except TypeError as exc:
-            raise MaladeError(f"bad defensegan option: {exc}") from None
-        return DefenseGAN.from_checkpoints(classifier_ckpt, generator_ckpt, settings)
-    if dae_ckpt is None:
-        raise MaladeError(f"defence {name} needs a {'sDAE' if name == 'malade' else 'DAE'} checkpoint")
-    if name == "magnet":
-        _no_options(name, options)
-        return MagNet.from_checkpoints(classifier_ckpt, dae_ckpt)
-    try:
-        return (Malade if name == "malade" else Mala).from_checkpoints(classifier_ckpt, dae_ckpt, **options)
-    except TypeError as exc:
-        raise MaladeError(f"bad {name} option: {exc}") from None
-
-
-def _no_options(name: str, options: dict[str, Any]) -> None:
-    if options:
-        raise MaladeError(f"defence {name} takes no options, got {', '.join(sorted(options))}")
+    """``options``: the defence's own settings (steps, schedule, clip, votes for mala and malade; steps,
+    restarts, lr, ... for defensegan); a defence that takes none refuses any."""
+    return DEFENSES.get(name).from_sources(DefenseSources(classifier_ckpt, dae_ckpt, generator_ckpt), options)

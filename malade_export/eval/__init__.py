@@ -1,10 +1,9 @@
 """Evaluation: accuracy (with Wilson 95% intervals) of a defence under an attack, and result files
 that name the command, seed and commit behind every number."""
-from .provenance import git_commit, provenance
-from .report import markdown_row, write_result
 from .paired import PairedResult, compare_paired
-from .runner import ATTACKS, AttackOptions, build_attack, evaluate, test_slice
+from .report import markdown_row, write_result
+from .runner import AttackOptions, attack_choices, build_attack, evaluate, test_slice
 from .stats import Accuracy, wilson_interval
 
-__all__ = ["ATTACKS", "Accuracy", "AttackOptions", "PairedResult", "build_attack", "compare_paired", "evaluate",
-           "git_commit", "markdown_row", "provenance", "test_slice", "wilson_interval", "write_result"]
+__all__ = ["Accuracy", "AttackOptions", "PairedResult", "attack_choices", "build_attack", "compare_paired", "evaluate",
+           "markdown_row", "test_slice", "wilson_interval", "write_result"]

@@ -20,8 +20,8 @@ def _errorbar(ax: Any, by_x: dict[float, Block], label: str, **style: Any) -> st
     """One series in percent with asymmetric error bars (Wilson intervals are not symmetric); its colour."""
     xs = sorted(by_x)
     acc = [100 * by_x[x]["accuracy"] for x in xs]
-    below = [a - 100 * by_x[x]["ci95"][0] for a, x in zip(acc, xs)]
-    above = [100 * by_x[x]["ci95"][1] - a for a, x in zip(acc, xs)]
+    below = [a - 100 * by_x[x]["ci95"][0] for a, x in zip(acc, xs, strict=True)]
+    above = [100 * by_x[x]["ci95"][1] - a for a, x in zip(acc, xs, strict=True)]
     return ax.errorbar(xs, acc, yerr=[below, above], marker="o", capsize=3, label=label, **style)[0].get_color()
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..checkpoint import file_sha256
 from ..errors import MaladeError
+from .pipeline import EvalConfig, run_eval
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,26 @@ def changed_checkpoints(row: dict[str, Any]) -> list[str]:
     return changed
 
 
-def rerun_row(path: Path) -> tuple[dict[str, Any], list[RowCheck]]:
-    """Run the row's recorded command into a temporary file; return the new record and the checks."""
-    from ..cli.main import main as malade
+def recorded_params(command: str) -> dict[str, str | bool]:
+    """``--name value`` pairs and bare ``--flag``s of a recorded ``malade eval`` command, by option name."""
+    tokens = shlex.split(command)  # "malade eval ..." (or "eval ..." when called as a subcommand)
+    tokens = tokens[tokens.index("eval") + 1:]
+    params: dict[str, str | bool] = {}
+    for index, token in enumerate(tokens):
+        if not token.startswith("--"):
+            continue
+        following = tokens[index + 1] if index + 1 < len(tokens) else "--"
+        params[token[2:].replace("-", "_")] = True if following.startswith("--") else following
+    return params
 
+
+def rerun_row(path: Path) -> tuple[dict[str, Any], list[RowCheck]]:
+    """Run the row's recorded command again (writing nothing); return the new record and the checks."""
     row = json.loads(Path(path).read_text())
     changed = changed_checkpoints(row)
     if changed:
         raise MaladeError(f"{path}: checkpoint(s) changed since the row was made: {', '.join(changed)}")
-    tokens = shlex.split(row["command"])  # "malade eval ..." (or "eval ..." when called as a subcommand)
-    args = ["eval", *tokens[tokens.index("eval") + 1:]]
-    with tempfile.TemporaryDirectory() as tmp:
-        args[args.index("--out") + 1] = str(Path(tmp) / "row.json")
-        malade(args, standalone_mode=False)
-        new = json.loads((Path(tmp) / "row.json").read_text())
+    new = run_eval(EvalConfig.from_params(recorded_params(row["command"]), row["command"]))
     checks = [RowCheck(part, row[part]["accuracy"], tuple(row[part]["ci95"]), new[part]["accuracy"],
                        new[part]["correct"], new[part]["n"]) for part in ("clean", "attacked")]
     return new, checks

@@ -1,35 +1,13 @@
 """Run one (defence, attack) pair over a test slice and count correct answers, clean and attacked."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 from tqdm.auto import tqdm
 
-from ..attacks import BPDA, CWL2, FGSM, PGD, RFGSM, Attack, BlackBox, SubstituteSettings
+from ..attacks import ATTACKS, BPDA, NO_ATTACK, Attack, AttackOptions
 from ..defenses import Defense
 from ..errors import MaladeError
 from .stats import Accuracy
-
-ATTACKS = ("none", "fgsm", "rfgsm", "pgd", "cw", "blackbox")
-
-
-@dataclass(frozen=True)
-class AttackOptions:
-    """Every attack's knobs; defaults are the paper's / Defense-GAN's settings (DESIGN.md section 3)."""
-
-    eps: float = 0.3
-    rfgsm_alpha: float = 0.05
-    pgd_steps: int = 100
-    pgd_alpha: float = 0.01
-    pgd_random_start: bool = True
-    eot: int = 1
-    cw_steps: int = 100
-    cw_lr: float = 10.0
-    cw_c: float = 100.0
-    cw_search_steps: int = 1
-    substitute: SubstituteSettings = field(default_factory=SubstituteSettings)
-    bpda: bool = False
 
 
 def build_attack(name: str, defense: Defense, options: AttackOptions, holdout: torch.Tensor | None = None,
@@ -39,22 +17,16 @@ def build_attack(name: str, defense: Defense, options: AttackOptions, holdout: t
     White-box attacks see the defence through BPDA when asked to, or when it has no input gradient.
     The black-box attack queries the real defence on ``holdout`` to train its substitute.
     """
-    if name not in ATTACKS:
-        raise MaladeError(f"unknown attack {name!r}; choose one of {', '.join(ATTACKS)}")
-    if name == "none":
+    if name == NO_ATTACK:
         return None
-    if name == "blackbox":
-        if holdout is None or len(holdout) == 0:
-            raise MaladeError("the black-box attack needs held-out images to train its substitute")
-        return BlackBox.train(defense, holdout, num_classes, options.eps, options.substitute)
-    target = BPDA(defense) if options.bpda or not defense.differentiable else defense
-    if name == "fgsm":
-        return FGSM(target, options.eps)
-    if name == "rfgsm":
-        return RFGSM(target, options.eps, options.rfgsm_alpha)
-    if name == "pgd":
-        return PGD(target, options.eps, options.pgd_alpha, options.pgd_steps, options.pgd_random_start, options.eot)
-    return CWL2(target, options.cw_c, steps=options.cw_steps, lr=options.cw_lr, search_steps=options.cw_search_steps)
+    attack = ATTACKS.get(name)
+    if attack.white_box and (options.bpda or not defense.differentiable):
+        return attack.from_options(BPDA(defense), options, holdout, num_classes)
+    return attack.from_options(defense, options, holdout, num_classes)
+
+
+def attack_choices() -> tuple[str, ...]:
+    return (NO_ATTACK, *ATTACKS.names())
 
 
 def test_slice(num_images: int, holdout: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomic
+from ..attacks import ATTACKS
+from ..defenses import DEFENSES
 from .plots import plot_accuracy_vs_eps, plot_accuracy_vs_steps
 from .report import markdown_header, markdown_row
 from .stats import Accuracy
 
 Record = dict[str, Any]
-DEFENSES = ("none", "magnet", "mala", "malade", "defensegan")
-WHITE_BOX = ("fgsm", "rfgsm", "cw")
-ATTACK_NAMES = {"fgsm": "FGSM", "rfgsm": "R+FGSM", "cw": "CW-L2", "blackbox": "black-box FGSM", "pgd": "PGD"}
+DEFENSE_ORDER = DEFENSES.names()  # the paper's order: columns of every table
+WHITE_BOX = tuple(name for name in ATTACKS.names() if ATTACKS.get(name).paper_white_box)  # Table 2's attacks
 TABLE1_EPS = 0.3
 MISSING = "–"
 DAGGER = "†"
@@ -71,9 +72,9 @@ def group(records: list[Record], key: Callable[[Record], Hashable]) -> dict[Any,
 
 
 def defences(records: list[Record]) -> list[str]:
-    """The paper's five in its order (even if not run, so gaps show), then any other defence found."""
+    """The registered defences in their order (even if not run, so gaps show), then any other defence found."""
     names = {r["defense"]["defense"] for r in records}
-    return [*DEFENSES, *sorted(names - set(DEFENSES))]
+    return [*DEFENSE_ORDER, *sorted(names - set(DEFENSE_ORDER))]
 
 
 def defence_grid(records: list[Record], row: Callable[[Record], tuple[str, ...]], row_header: tuple[str, ...],
@@ -124,7 +125,7 @@ def table1(records: list[Record]) -> str:
 
 def attack_label(record: Record, show_bpda: bool = True) -> str:
     attack, eps = record["attack"], eps_of(record)
-    label = ATTACK_NAMES.get(attack["attack"], attack["attack"])
+    label = ATTACKS.get(attack["attack"]).title if attack["attack"] in ATTACKS else attack["attack"]
     return label + (" (BPDA)" if show_bpda and attack.get("bpda") else "") + (f" ε={eps}" if eps is not None else "")
 
 

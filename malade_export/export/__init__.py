@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_path
+from ..chain import LoadedDefense
 from ..errors import MaladeError
-from ..loading import LoadedDefense
-from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from ..runtime.metadata import read_metadata
+from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, write_onnx
 from .rewrites import GRAPH_TARGETS
 from .torchscript_export import write_torchscript

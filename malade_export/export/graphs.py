@@ -6,7 +6,7 @@ import copy
 import torch
 from torch import nn
 
-from ..defense import DefenseOutput, MaladeDefense
+from ..chain import DefenseOutput, MaladeDefense
 from ..noise.torch_ops import seeded_noise_torch
 from .rewrites import for_target
 
@@ -65,7 +65,8 @@ def build_graph(defense: MaladeDefense, noise_mode: str, dtype: str = "fp32", ta
     return HalfPrecision(graph) if dtype == "fp16" else graph.eval()
 
 
-def example_inputs(defense: MaladeDefense, noise_mode: str, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def example_inputs(defense: MaladeDefense, noise_mode: str, batch: int,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Deterministic example inputs (for tracing and verification)."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, *defense.input_shape, generator=gen)

@@ -5,18 +5,15 @@ import json
 import platform
 from typing import Any
 
-from .. import __version__
-from ..loading import LoadedDefense
+from ..chain import LoadedDefense
 from ..noise.gaussian import NOISE_GENERATOR
+from ..provenance import library_versions
 from ..runtime.metadata import PREFIX
 
 
 def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: int | None,
                     target: str | None = None) -> dict[str, str]:
     """String key/value pairs for ONNX ``metadata_props`` (and the TorchScript extra file)."""
-    import onnx
-    import torch
-
     chain = loaded.defense.describe()
     values: dict[str, Any] = {
         PREFIX + "format_version": 1,
@@ -39,7 +36,6 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
         PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,
                             "file": loaded.dae.path.name},
         PREFIX + "dataset": loaded.dae.config.get("dataset"),
-        PREFIX + "versions": {"malade_export": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
-                            "python": platform.python_version()},
+        PREFIX + "versions": {**library_versions("torch", "onnx"), "python": platform.python_version()},
     }
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}

@@ -10,8 +10,7 @@ import torch
 
 from ..atomic import atomic_path
 from ..errors import MaladeError
-from ..defense import MaladeDefense
-from ..loading import LoadedDefense
+from ..chain import LoadedDefense, MaladeDefense
 from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
 from ..noise.onnx_ops import attach_seeded_noise
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
@@ -44,7 +43,8 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     front of it (``attach_seeded_noise``): they compute in uint64, which torch cannot trace.
     """
     if noise_mode == "seed" and opset < SEED_MIN_OPSET:
-        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); got {opset}")
+        raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); "
+                          f"got {opset}")
     defense = loaded.defense
     graph = build_graph(defense, "input", dtype, target)
     buffer = io.BytesIO()

@@ -10,8 +10,8 @@ channel to sixteen, and its stride-2 ConvTransposes reached about 165. The rewri
 - a conv with a few outputs becomes a ConvTranspose (a GEMM over its taps, then col2im).
 Timed in separate processes (N = 10): the plain graph took 5.5 ms at batch 1 and 324 ms at batch
 64, the rewritten one 2.9 and 141. The per-phase split alone, against one dense 3 x 3 sub-pixel
-conv holding zero taps, gained 11-12 % at batch 1 while the shared machine was quiet (nothing while
-it was slow) and 14-18 % at batch 64.
+conv holding zero taps, gained 11-12 % at batch 1 in a shared machine's quiet phases (nothing in
+its slow ones) and 14-18 % at batch 64.
 The rewrite is chosen per target at export, and only ONNX Runtime's CPU provider gets it.
 OpenVINO runs the plain spelling faster in bf16. GPU runtimes (TensorRT, ORT's CUDA provider)
 get the graph as trained too: the rewrites answer weaknesses of CPU kernels that GPU libraries

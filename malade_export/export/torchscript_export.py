@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_path
-from ..loading import LoadedDefense
+from ..chain import LoadedDefense
 from .graphs import build_graph, example_inputs
 from .metadata import export_metadata
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..defense import MaladeDefense
+from ..chain import MaladeDefense
 from ..errors import MaladeError
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
 

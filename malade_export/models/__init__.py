@@ -1,4 +1,4 @@
-"""Model registry: every network is rebuilt from a small JSON-able config (see checkpoint.py)."""
+"""Every network is rebuilt from a small JSON-able config (see checkpoint.py) through these registries."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +7,10 @@ from torch import nn
 
 from ..errors import MaladeError
 from .classifiers import CLASSIFIERS
-from .dae import DenoisingAutoencoder
+from .dae import DENOISERS, DenoisingAutoencoder
 from .gan import Critic, Generator
 
-MODEL_KINDS = ("classifier", "dae", "sdae", "generator", "critic")
+MODEL_KINDS = ("classifier", *DENOISERS.names(), "generator", "critic")
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:
@@ -20,12 +20,9 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     if len(shape) != 3:
         raise MaladeError(f"model config has input_shape {list(shape)}; expected [C, H, W]")
     if kind == "classifier":
-        arch = config.get("arch")
-        if arch not in CLASSIFIERS:
-            raise MaladeError(f"unknown classifier architecture {arch!r}; choose one of {', '.join(CLASSIFIERS)}")
-        return CLASSIFIERS[arch](shape, int(config.get("num_classes", 10)))
-    if kind in ("dae", "sdae"):
-        return DenoisingAutoencoder(shape, int(config["channels"]), int(config["kernel"]))
+        return CLASSIFIERS.get(config.get("arch"))(shape, int(config.get("num_classes", 10)))
+    if kind in DENOISERS:
+        return DENOISERS.get(kind)(shape, config)
     if kind == "generator":
         return Generator(shape[0], int(config.get("latent_dim", 128)))
     if kind == "critic":
@@ -33,4 +30,4 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     raise MaladeError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
 
 
-__all__ = ["CLASSIFIERS", "Critic", "DenoisingAutoencoder", "Generator", "MODEL_KINDS", "build_model"]
+__all__ = ["CLASSIFIERS", "DENOISERS", "MODEL_KINDS", "Critic", "DenoisingAutoencoder", "Generator", "build_model"]

@@ -5,12 +5,17 @@ here, not hard-coded for 28 x 28: a 3 x 32 x 32 input builds and runs too.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from ..registry import Registry
+
 Shape = tuple[int, int, int]
+ClassifierBuilder = Callable[[Shape, int], nn.Sequential]
+
+CLASSIFIERS: Registry[ClassifierBuilder] = Registry("classifier architecture")
 
 
 def _flat_width(features: nn.Module, input_shape: Shape) -> int:
@@ -23,6 +28,7 @@ def _conv_head(features: nn.Sequential, head: Callable[[int], list[nn.Module]], 
     return nn.Sequential(*features, nn.Flatten(), *head(width))
 
 
+@CLASSIFIERS.register("A")
 def classifier_a(input_shape: Shape, num_classes: int) -> nn.Sequential:
     """Conv64 5x5 same - Conv64 5x5/2 valid - Dropout .25 - FC128 - Dropout .5 - FC."""
     c = input_shape[0]
@@ -34,6 +40,7 @@ def classifier_a(input_shape: Shape, num_classes: int) -> nn.Sequential:
     )
 
 
+@CLASSIFIERS.register("B")
 def classifier_b(input_shape: Shape, num_classes: int) -> nn.Sequential:
     """Dropout .2 - Conv64 8x8/2 same - Conv128 6x6/2 valid - Conv128 5x5 valid - Dropout .5 - FC."""
     c = input_shape[0]
@@ -47,6 +54,7 @@ def classifier_b(input_shape: Shape, num_classes: int) -> nn.Sequential:
     return _conv_head(features, lambda w: [nn.Linear(w, num_classes)], input_shape)
 
 
+@CLASSIFIERS.register("C")
 def classifier_c(input_shape: Shape, num_classes: int) -> nn.Sequential:
     """Conv128 3x3 same - Conv64 5x5/2 valid - Dropout .25 - FC128 - Dropout .5 - FC."""
     c = input_shape[0]
@@ -62,24 +70,19 @@ def _mlp(input_shape: Shape, num_classes: int, dropout: bool) -> nn.Sequential:
     width = input_shape[0] * input_shape[1] * input_shape[2]
     drop: list[nn.Module] = [nn.Dropout(0.5)] if dropout else []
     return nn.Sequential(
-        nn.Flatten(), nn.Linear(width, 200), nn.ReLU(), *drop, nn.Linear(200, 200), nn.ReLU(), nn.Linear(200, num_classes)
+        nn.Flatten(), nn.Linear(width, 200), nn.ReLU(), *drop,
+        nn.Linear(200, 200), nn.ReLU(), nn.Linear(200, num_classes)
     )
 
 
+@CLASSIFIERS.register("D")
 def classifier_d(input_shape: Shape, num_classes: int) -> nn.Sequential:
     """FC200 - Dropout .5 - FC200 - FC: the fully connected classifier."""
     return _mlp(input_shape, num_classes, dropout=True)
 
 
+@CLASSIFIERS.register("E")
 def classifier_e(input_shape: Shape, num_classes: int) -> nn.Sequential:
     """D without dropout: the black-box attacker's substitute."""
     return _mlp(input_shape, num_classes, dropout=False)
 
-
-CLASSIFIERS: dict[str, Callable[[Shape, int], nn.Sequential]] = {
-    "A": classifier_a,
-    "B": classifier_b,
-    "C": classifier_c,
-    "D": classifier_d,
-    "E": classifier_e,
-}

@@ -6,8 +6,13 @@ be chosen without new code.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
+
+from ..registry import Registry
 
 Shape = tuple[int, int, int]
 DEFAULT_CHANNELS = 64
@@ -39,3 +44,15 @@ class DenoisingAutoencoder(nn.Module):
         if out.shape[-2] != self.height or out.shape[-1] != self.width:
             out = out[..., : self.height, : self.width]
         return out
+
+
+DenoiserBuilder = Callable[[Shape, dict[str, Any]], nn.Module]
+# Checkpoint kinds a chain accepts as its r(x): the same network, trained without ("dae") or with
+# ("sdae") the classifier's cross-entropy.
+DENOISERS: Registry[DenoiserBuilder] = Registry("denoiser kind")
+
+
+@DENOISERS.register("dae")
+@DENOISERS.register("sdae")
+def conv_autoencoder(input_shape: Shape, config: dict[str, Any]) -> DenoisingAutoencoder:
+    return DenoisingAutoencoder(input_shape, int(config["channels"]), int(config["kernel"]))

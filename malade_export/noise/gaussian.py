@@ -10,8 +10,8 @@ The uniform bits are SplitMix64 (Steele, Lea & Flood 2014; Java's ``SplittableRa
 of the stream seeded with s is ``mix64(s + (i + 1) * GAMMA)``, a counter-based generator by
 construction, so every pixel's bits come straight from its counter with no sequential state. It
 costs one add, two shift-xors, two multiplies and a shift per element in unsigned 64-bit
-arithmetic, 3x (batch 1) to 6x (batch 64) cheaper in ONNX Runtime than the int64 modular hash
-with six ``Mod`` operators it replaced (noise generator "lcg-hash6", malade-export 0.1.0 files).
+arithmetic, 3x (batch 1) to 6x (batch 64) cheaper in ONNX Runtime than an int64 modular hash
+with six ``Mod`` operators (which ONNX Runtime runs single-threaded).
 
 The Gaussian is an inverse-CDF lookup: the top 16 of 23 uniform bits pick one of 65,536
 equal-probability cells, the low 7 bits place the sample inside it along the tangent of the

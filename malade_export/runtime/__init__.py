@@ -1,11 +1,17 @@
-"""Production runtimes for exported defences. Imports without torch (onnxruntime + numpy).
+"""Production runtimes for exported defences, registered by name in ``RUNTIMES``. Imports without torch.
 
-``Session`` runs a file in ONNX Runtime; ``OpenVINOSession`` (needs ``pip install openvino``) runs
-the noise-input file in OpenVINO, in bfloat16 on CPUs that have it.
+``OrtSession`` (alias ``Session``) runs a file in ONNX Runtime; ``OpenVINOSession`` (needs
+``pip install openvino``) runs the noise-input file in OpenVINO, in bfloat16 on CPUs that have it;
+``TensorRTSession`` runs an engine built from it (GPU, TensorRT and torch needed).
 """
-from .base import DefenseSession, Prediction
-from .metadata import read_metadata
+# isort: off
+# Import order is registration order, which the CLI's --runtime choices follow.
+from .base import RUNTIMES, DefenseSession, Prediction, Runtime
+from .ort import OrtSession, Session, resolve_providers
 from .openvino import OpenVINOSession
-from .ort import Session, resolve_providers
+from .trt import TensorRTSession, TrtRunner
+# isort: on
+from .metadata import read_metadata
 
-__all__ = ["DefenseSession", "OpenVINOSession", "Prediction", "Session", "read_metadata", "resolve_providers"]
+__all__ = ["RUNTIMES", "DefenseSession", "OpenVINOSession", "OrtSession", "Prediction", "Runtime", "Session",
+           "TensorRTSession", "TrtRunner", "read_metadata", "resolve_providers"]

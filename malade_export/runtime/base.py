@@ -5,13 +5,15 @@ sessions refuse the same bad inputs with the same messages and draw their noise 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..noise import fresh_seeds, seeded_noise
+from ..registry import Registry
 from .guard import OUTPUTS, TensorSpec, check_contract, check_max_batch, check_outputs, check_seeds, default_max_batch
 
 __all__ = ["OUTPUTS", "DefenseSession", "Prediction", "TensorSpec"]
@@ -54,8 +56,8 @@ class DefenseSession:
         self.steps, self.votes = self.contract.steps, self.contract.votes
         self.max_batch = default_max_batch(self.contract) if max_batch is None else check_max_batch(max_batch)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits, purified, score) for one feed dict, in the runtime of the subclass."""
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The outputs by name (logits, purified, score) for one feed dict, in the runtime of the subclass."""
         raise NotImplementedError
 
     def validate(self, x: Any) -> np.ndarray:
@@ -95,6 +97,17 @@ class DefenseSession:
         x = self.validate(x)
         batch = x.shape[0]
         seeds = fresh_seeds(batch) if seed is None else check_seeds(seed, batch)
-        logits, purified, score = check_outputs(self.path, batch, self.contract, *self.run(self.feeds(x, seeds)))
-        probs = _softmax(logits)
-        return Prediction(logits, probs, probs.argmax(axis=1), purified, score, seeds)
+        out = check_outputs(self.path, batch, self.contract, self.run(self.feeds(x, seeds)))
+        probs = _softmax(out["logits"])
+        return Prediction(out["logits"], probs, probs.argmax(axis=1), out["purified"], out["score"], seeds)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How one runtime serves an exported noise-input ONNX file."""
+
+    open: Callable[[Path], DefenseSession]
+    target: str  # the graph spelling export writes for it (malade-export --target)
+
+
+RUNTIMES: Registry[Runtime] = Registry("runtime")

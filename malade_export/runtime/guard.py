@@ -8,10 +8,10 @@ output with NaN or infinity is an error, never a class.
 """
 from __future__ import annotations
 
-import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -145,16 +145,15 @@ def _shape_ok(array: Any, shape: tuple[int | None, ...]) -> bool:
         want is None or got == want for got, want in zip(array.shape, shape))
 
 
-def check_outputs(path: Path, batch: int, contract: Contract, logits: Any, purified: Any,
-                  score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The graph's outputs, if they have the promised shapes and are finite; else a MaladeError."""
+def check_outputs(path: Path, batch: int, contract: Contract, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The graph's outputs by name, if they have the promised shapes and are finite; else a MaladeError."""
     expected = {"logits": (batch, contract.num_classes), "purified": (batch, *contract.input_shape), "score": (batch,)}
-    arrays = {"logits": logits, "purified": purified, "score": score}
-    for name, array in arrays.items():
+    for name in OUTPUTS:
+        array = arrays.get(name)
         if not _shape_ok(array, expected[name]):
             got = list(getattr(array, "shape", ()))
             raise MaladeError(f"{path} returned {name} of shape {got}; expected {list(expected[name])}")
         if not np.isfinite(array).all():
             raise MaladeError(f"{path} returned non-finite {name} (NaN or Inf): the file is broken or was "
                               "tampered with; no prediction made")
-    return operator.itemgetter(*OUTPUTS)(arrays)
+    return {name: arrays[name] for name in OUTPUTS}

@@ -14,13 +14,14 @@ plugin re-infers shapes on every call of a dynamic-batch model, which cost 5-7 %
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import MaladeError
-from .base import OUTPUTS, DefenseSession, TensorSpec
+from .base import OUTPUTS, RUNTIMES, DefenseSession, Runtime, TensorSpec
 from .metadata import read_metadata
 
 PRECISIONS = ("auto", "f32", "bf16")
@@ -130,11 +131,10 @@ class OpenVINOSession(DefenseSession):
             requests[key] = compiled.create_infer_request()
         return requests[key]
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = self._request(len(feeds["x"])).infer(feeds)
         by_name = {port.get_any_name(): np.array(value) for port, value in results.items()}
-        logits, purified, score = (by_name[name] for name in OUTPUTS)
-        return logits, purified, score
+        return {name: by_name[name] for name in OUTPUTS}
 
 
 def open_exact(path: str | Path, precision: str, threads: int | None = None) -> OpenVINOSession:
@@ -144,3 +144,7 @@ def open_exact(path: str | Path, precision: str, threads: int | None = None) -> 
         raise MaladeError(f"OpenVINO runs {session.precision}, not {precision}, on this CPU "
                           "(bf16 needs AVX512-BF16 or AMX)")
     return session
+
+
+RUNTIMES.register("openvino-f32")(Runtime(partial(open_exact, precision="f32"), "openvino"))
+RUNTIMES.register("openvino-bf16")(Runtime(partial(open_exact, precision="bf16"), "openvino"))

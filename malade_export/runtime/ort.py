@@ -6,13 +6,14 @@ randomness cannot be predicted by an attacker; a fixed seed only when the caller
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import MaladeError
-from .base import OUTPUTS, DefenseSession, TensorSpec
+from .base import OUTPUTS, RUNTIMES, DefenseSession, Runtime, TensorSpec
 from .metadata import read_metadata
 
 ORT_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(float16)": "float16",
@@ -41,8 +42,8 @@ def _spec(arg: Any) -> TensorSpec:
     return TensorSpec(arg.name, dtype, tuple(d if isinstance(d, int) else None for d in (arg.shape or ())))
 
 
-class Session(DefenseSession):
-    """A loaded ``.onnx`` defence: ``Session(path).predict(x)``; safe to share between threads."""
+class OrtSession(DefenseSession):
+    """A loaded ``.onnx`` defence: ``OrtSession(path).predict(x)``; safe to share between threads."""
 
     def __init__(self, path: str | Path, providers: str | Sequence[str] = "cpu", threads: int | None = None,
                  clip_input: bool = False, optimized_model_path: str | Path | None = None,
@@ -66,6 +67,9 @@ class Session(DefenseSession):
                              [_spec(o) for o in self.session.get_outputs()],
                              read_metadata(self.session.get_modelmeta().custom_metadata_map), clip_input, max_batch)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        logits, purified, score = self.session.run(list(OUTPUTS), feeds)
-        return logits, purified, score
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds), strict=True))
+
+
+Session = OrtSession  # the name the README published first
+RUNTIMES.register("ort")(Runtime(OrtSession, "onnxruntime"))

@@ -14,6 +14,8 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import MaladeError
+from .base import RUNTIMES, DefenseSession, Runtime
+from .metadata import read_metadata
 
 
 def require_tensorrt() -> Any:
@@ -75,10 +77,22 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, min_batch: int = 
     return Path(plan_path)
 
 
-class TrtRunner:
-    """Run a serialized engine with name-based I/O (set_input_shape / set_tensor_address / execute_async_v3)."""
+def onnx_metadata(onnx_path: str | Path) -> dict[str, Any]:
+    """The ``malade.*`` metadata of the ONNX file an engine was built from (an engine carries none)."""
+    import onnx
 
-    def __init__(self, plan_path: str | Path) -> None:
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return read_metadata({prop.key: prop.value for prop in model.metadata_props})
+
+
+class TensorRTSession(DefenseSession):
+    """Run a serialized engine with name-based I/O (set_input_shape / set_tensor_address / execute_async_v3).
+
+    ``predict`` needs the chain's steps and votes, which the engine does not record: give ``onnx_path``
+    (the file it was built from), else steps come from the noise input's shape and votes are taken as 1.
+    """
+
+    def __init__(self, plan_path: str | Path, onnx_path: str | Path | None = None, clip_input: bool = False) -> None:
         trt = require_tensorrt()
         import torch
 
@@ -92,6 +106,11 @@ class TrtRunner:
         self.inputs = [n for n in self.names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in self.names if n not in self.inputs]
         self.stream = torch.cuda.Stream()
+        metadata = onnx_metadata(onnx_path) if onnx_path else {}
+        if "noise" in self.inputs and "steps" not in metadata:
+            metadata["steps"] = int(self.engine.get_tensor_shape("noise")[0])
+        self._describe_graph(Path(plan_path), sorted(self.inputs, key=lambda name: name != "x"),
+                             tuple(self.engine.get_tensor_shape("x"))[1:], metadata, clip_input)
 
     def run_device(self, feeds: dict[str, Any]) -> dict[str, Any]:
         """Run on CUDA tensors (no host copies): what the latency benchmark times."""
@@ -114,3 +133,14 @@ class TrtRunner:
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         device_feeds = {k: self.torch.from_numpy(np.ascontiguousarray(v)).cuda() for k, v in feeds.items()}
         return {k: v.cpu().numpy() for k, v in self.run_device(device_feeds).items()}
+
+
+TrtRunner = TensorRTSession  # the published name, kept for callers that use it
+
+
+def _open_built(onnx_path: Path) -> TensorRTSession:
+    """Build an engine beside ``onnx_path`` and open it."""
+    return TensorRTSession(build_engine(onnx_path, onnx_path.with_suffix(".plan")), onnx_path)
+
+
+RUNTIMES.register("tensorrt")(Runtime(_open_built, "tensorrt"))

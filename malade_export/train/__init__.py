@@ -1,5 +1,5 @@
 """Training: classifiers A-E, the DAE, the supervised sDAE and cheaper students of it, the WGAN-GP."""
-from .api import TrainSettings, Trained, distill_sdae, train_classifier, train_dae
+from .api import Trained, TrainSettings, distill_sdae, train_classifier, train_dae
 from .gan import GanSettings, train_gan
 from .metrics import accuracy, reconstruction_mse
 

@@ -1,18 +1,17 @@
 """Train a classifier, DAE or sDAE and describe it in a checkpoint config."""
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import __version__
 from ..checkpoint import Checkpoint
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
+from ..provenance import checkpoint_provenance
 from .distill import distill_gap, distill_loss
 from .loop import Log, fit
 from .metrics import accuracy, reconstruction_mse
@@ -48,10 +47,7 @@ def _provenance(settings: TrainSettings, history: list[dict[str, float]], data: 
             "epochs": settings.epochs, "batch_size": settings.batch_size, "lr": settings.lr,
             "seed": settings.seed, "train_size": len(data), "history": history, **settings.extra,
         },
-        "command": settings.command,
-        "package_version": __version__,
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
+        **checkpoint_provenance(settings.command),
     }
 
 

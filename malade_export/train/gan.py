@@ -1,4 +1,4 @@
-"""WGAN-GP training of Defense-GAN's generator (Gulrajani et al. 2017; DESIGN.md section 4).
+"""WGAN-GP training of Defense-GAN's generator (Gulrajani et al. 2017), as Defense-GAN trained it.
 
 Defaults are Defense-GAN's: Adam 1e-4, betas (0.5, 0.9), 5 critic steps per generator step,
 gradient-penalty weight 10, batch 50, 200k generator iterations. Only the generator is kept: it is
@@ -6,7 +6,6 @@ all Defense-GAN needs at inference.
 """
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import __version__
 from ..atomic import atomic_path
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
 from ..models.gan import LATENT_DIM
+from ..provenance import checkpoint_provenance
 from .api import Trained
 from .loop import Log
 
@@ -92,8 +91,7 @@ def train_gan(train: ImageSet, settings: GanSettings = GanSettings(), *, dataset
     config: dict[str, Any] = {
         "kind": "generator", "input_shape": shape, "latent_dim": settings.latent_dim, "dataset": dataset,
         "training": {**asdict(settings), "train_size": len(train), "final": final},
-        "command": command, "package_version": __version__, "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
+        **checkpoint_provenance(command),
     }
     return Trained(generator.cpu().eval(), config)
 

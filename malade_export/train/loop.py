@@ -1,7 +1,7 @@
 """The one training loop every objective shares: shuffled mini-batches, Adam, a progress bar."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch

@@ -21,7 +21,8 @@ def accuracy(classifier: nn.Module, data: ImageSet, device: torch.device | str =
 
 
 @torch.no_grad()
-def reconstruction_mse(dae: nn.Module, data: ImageSet, device: torch.device | str = "cpu", batch_size: int = 500) -> float:
+def reconstruction_mse(dae: nn.Module, data: ImageSet, device: torch.device | str = "cpu",
+                       batch_size: int = 500) -> float:
     """Mean per-pixel squared error of ``dae`` on clean images."""
     total = 0.0
     for images, _ in batches(data, batch_size, device):

@@ -1,4 +1,4 @@
-"""MaladeDefense: the one definition of the purification chain + classifier.
+"""MaladeDefense: the one definition of the Langevin purification chain + classifier.
 
 Export, evaluation, attacks and benchmarks all run this module, so what is measured is what ships.
 The Langevin loop is unrolled over ``steps`` with per-step Python constants (alpha_t / sigma^2 and
@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import MaladeError
-from .schedule import DEFAULT_SCHEDULE, Schedule
+from ..errors import MaladeError
+from ..schedule import DEFAULT_SCHEDULE, Schedule
 
 MAX_STEPS = 1000
 MAX_VOTES = 64

@@ -1,0 +1,71 @@
+"""Build a MaladeDefense from checkpoints, with a bundled preset's where none are given."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..errors import MaladeError
+from ..models import DENOISERS
+from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
+from .langevin import MaladeDefense
+from .presets import DEFAULT_PRESET, preset
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """How the chain runs, apart from its networks: what the command line's chain options set."""
+
+    steps: int = 10
+    schedule: Schedule = DEFAULT_SCHEDULE
+    votes: int = 1
+    clip: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> ChainSettings:
+        """From command-line values (--steps, --schedule, --votes, --no-clip), typed or as recorded text."""
+        return cls(int(params["steps"]), Schedule.parse(params.get("schedule") or ""), int(params["votes"]),
+                   not params.get("no_clip", False))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``load_defense`` and the chain defences."""
+        return {"steps": self.steps, "schedule": self.schedule, "votes": self.votes, "clip": self.clip}
+
+
+@dataclass
+class LoadedDefense:
+    """The chain and the checkpoints it was built from (export records their hashes)."""
+
+    defense: MaladeDefense
+    classifier: Checkpoint
+    dae: Checkpoint
+
+
+def load_defense(classifier: str | Path | None = None, dae: str | Path | None = None, *, steps: int = 10,
+                 schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
+                 magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
+    """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
+
+    ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
+    """
+    bundled = preset(preset_name)
+    clf = load_checkpoint(classifier or bundled.classifier, "classifier")
+    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
+    if clf.config["input_shape"] != den.config["input_shape"]:
+        raise MaladeError(
+            f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "
+            f"{den.config['kind']} {den.path.name} takes {den.config['input_shape']}")
+    expected = den.config.get("classifier_sha256")
+    if expected and expected != clf.sha256:
+        # Legal (an sDAE may be reused), but worth knowing: it was trained under another classifier.
+        warnings.warn(f"{den.path.name} was trained under a different classifier than {clf.path.name}", stacklevel=2)
+    sigma = float(den.config["sigma"])
+    if magnet:
+        steps, schedule = 1, magnet_schedule(sigma)
+    schedule.check_for(sigma)
+    chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
+                          schedule=schedule, clip=clip, votes=votes)
+    return LoadedDefense(chain, clf, den)

@@ -1,0 +1,141 @@
+"""One evaluation, from settings to result record: the code behind ``malade eval``, reruns and paired runs.
+
+Order matters for reproducibility and is kept fixed: build the defence (loading checkpoints draws
+from torch's generator), then seed and draw the test slice, then build the attack, then evaluate.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..attacks import Attack, AttackOptions
+from ..chain import ChainSettings
+from ..checkpoint import file_sha256
+from ..data import load_split
+from ..defenses import DEFENSES, ChainDefense, Defense, RuntimeChain, build_defense
+from ..defenses.exported import TORCH
+from ..defenses.projection import ReconstructionSettings
+from ..device import resolve_device
+from ..errors import MaladeError
+from ..provenance import provenance
+from .paired import PairedResult, compare_paired
+from .runner import build_attack, evaluate, test_slice
+
+
+@dataclass(frozen=True)
+class DefenseSpec:
+    """Which defence, from which checkpoints, run where; each defence takes the settings it uses."""
+
+    classifier: str
+    name: str = "malade"
+    denoiser: str | None = None  # sDAE (malade) or DAE (mala, magnet)
+    generator: str | None = None  # WGAN generator (defensegan)
+    runtime: str = TORCH  # where a chain's forward pass runs: PyTorch or a registered runtime
+    chain: ChainSettings = ChainSettings()
+    projection: ReconstructionSettings = ReconstructionSettings()  # Defense-GAN's L and R
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Everything that decides one evaluation's numbers (``command`` only records how it was asked for)."""
+
+    defense: DefenseSpec
+    attack: str = "fgsm"
+    attack_options: AttackOptions = field(default_factory=AttackOptions)
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    holdout: int = 150  # test images kept out: the black-box attacker's seed set
+    n: int = 1000
+    batch_size: int = 100
+    seed: int = 0
+    device: str = "cpu"
+    command: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], command: str = "") -> EvalConfig:
+        """From ``malade eval``'s option values by name, typed or as the text of a recorded command."""
+        spec = DefenseSpec(
+            classifier=params["classifier"], name=params["defense"], denoiser=params.get("sdae"),
+            generator=params.get("generator"), runtime=params.get("runtime") or TORCH,
+            chain=ChainSettings.from_params(params),
+            projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])))
+        return cls(spec, params["attack"], AttackOptions.from_params(params), params["dataset"], params.get("data_dir"),
+                   int(params["holdout"]), int(params["n"]), int(params["batch_size"]), int(params["seed"]),
+                   params["device"], command)
+
+
+@dataclass
+class EvalSlice:
+    """The evaluated images and the attacker's held-out ones, on the run's device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    holdout: torch.Tensor
+    num_classes: int
+
+
+def build(spec: DefenseSpec, device: str) -> Defense:
+    """The defence on ``device``; a chain in another runtime is exported and run there (CPU only)."""
+    options = DEFENSES.get(spec.name).options_from(spec.chain, spec.projection)
+    defense = build_defense(spec.name, spec.classifier, spec.denoiser, spec.generator, **options).to(device)
+    if spec.runtime == TORCH:
+        return defense
+    if not isinstance(defense, ChainDefense):
+        raise MaladeError(f"--runtime {spec.runtime} runs the exported chain; defence {defense.name} has none")
+    if device != "cpu":
+        raise MaladeError(f"--runtime {spec.runtime} runs on the CPU; use --device cpu")
+    return RuntimeChain(defense, spec.runtime)
+
+
+def load_slice(config: EvalConfig, device: str) -> EvalSlice:
+    test = load_split(config.dataset, "test", config.data_dir)
+    held, chosen = (index.numpy() for index in test_slice(len(test), config.holdout, config.n, config.seed))
+    return EvalSlice(torch.from_numpy(test.images[chosen]).to(device), torch.from_numpy(test.labels[chosen]).to(device),
+                     torch.from_numpy(test.images[held]).to(device), test.num_classes)
+
+
+def make_attack(config: EvalConfig, defense: Defense, data: EvalSlice) -> Attack | None:
+    return build_attack(config.attack, defense, config.attack_options, data.holdout, data.num_classes)
+
+
+def _file_info(path: str | None) -> dict[str, str] | None:
+    return {"path": path, "sha256": file_sha256(path)} if path and Path(path).is_file() else None
+
+
+def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
+    """Clean and attacked accuracy of one defence; the result record ``malade eval`` writes."""
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    defense = build(config.defense, device)
+    data = load_slice(config, device)
+    attack = make_attack(config, defense, data)
+    clean, attacked = evaluate(defense, attack, data.images, data.labels, config.batch_size, progress)
+    white_box = attack is not None and attack.white_box
+    spec = config.defense
+    return {
+        "dataset": config.dataset,
+        "test_slice": {"holdout": config.holdout, "n": config.n, "order": "torch.randperm after manual_seed(seed)"},
+        "classifier": {"path": spec.classifier, "sha256": file_sha256(spec.classifier)},
+        "denoiser": _file_info(spec.denoiser), "generator": _file_info(spec.generator),
+        "defense": defense.describe(),
+        "attack": {**(attack.describe() if attack else {"attack": "none"}),
+                   "bpda": white_box and (config.attack_options.bpda or not defense.differentiable)},
+        "clean": clean.to_dict(), "attacked": attacked.to_dict() if attacked else None,
+        "device": device, "seconds": round(time.perf_counter() - started, 2), **provenance(config.command, config.seed),
+    }
+
+
+def run_paired(config: EvalConfig, candidate: DefenseSpec) -> dict[str, PairedResult]:
+    """``config.defense`` (the reference) against ``candidate`` on the same images, noise and attack
+    (crafted once, against the reference)."""
+    device = resolve_device(config.device)
+    reference_defense = build(config.defense, device)
+    candidate_defense = build(candidate, device)
+    data = load_slice(config, device)
+    attack = make_attack(config, reference_defense, data)
+    return compare_paired(reference_defense, candidate_defense, attack, data.images, data.labels, config.seed)
