@@ -78,7 +78,7 @@ def test_classifier_config_out_of_schema_is_refused(tiny_checkpoints, tmp_path):
 
 def test_classifier_relabelled_as_sdae_names_the_missing_field(tiny_checkpoints, tmp_path):
     bad = tamper_checkpoint(tiny_checkpoints["classifier"], tmp_path / "c.safetensors", {"kind": "sdae"})
-    with pytest.raises(MaladeError, match="'channels' is missing"):
+    with pytest.raises(MaladeError, match="config field '(sigma|channels)' is missing"):
         load_checkpoint(bad, ("sdae", "dae"))
 
 
@@ -320,3 +320,14 @@ def test_openvino_never_claims_emulated_bf16():
     assert resolve_precision("auto", {"amx_bf16"}) == "bf16"
     with pytest.raises(MaladeError, match="no native bf16"):
         resolve_precision("bf16", {"avx512f", "avx512bw"})
+
+
+def test_bench_default_out_dir_is_not_the_committed_results_and_keeps_existing_files(tmp_path):
+    from malade_export.cli.bench import DEFAULT_OUT_DIR
+    from malade_export.cli.main import main
+
+    assert not DEFAULT_OUT_DIR.startswith("results")
+    (tmp_path / "latency.json").write_text("{}")
+    result = CliRunner().invoke(main, ["bench", "--quick", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "--force" in result.output and _one_line(result.output)
+    assert (tmp_path / "latency.json").read_text() == "{}"
