@@ -78,7 +78,7 @@ def _framework_metadata(model: Any) -> dict[str, str]:
 class OpenVINOSession(DefenseSession):
     """``OpenVINOSession(path, precision="bf16").predict(x)``; safe to share between threads."""
 
-    def __init__(self, path: str | Path, precision: str = "f32", threads: int | None = None,
+    def __init__(self, path: str | Path, precision: str = "auto", threads: int | None = None,
                  clip_input: bool = False, max_batch: int | None = None) -> None:
         try:
             import openvino as ov
