@@ -40,7 +40,7 @@ def _input_shape(path: Path, config: dict[str, Any]) -> None:
     if not isinstance(shape, list) or len(shape) != 3:
         raise MaladeError(f"{path}: config field 'input_shape' must be [C, H, W], got {shape!r:.60}")
     names = ("input_shape[0] (channels)", "input_shape[1] (height)", "input_shape[2] (width)")
-    for name, value, bounds in zip(names, shape, (CHANNELS_RANGE, SIDE_RANGE, SIDE_RANGE)):
+    for name, value, bounds in zip(names, shape, (CHANNELS_RANGE, SIDE_RANGE, SIDE_RANGE), strict=True):
         _int_in(path, {name: value}, name, bounds)
 
 

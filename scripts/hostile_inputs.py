@@ -62,8 +62,8 @@ def _catch(action: Any) -> tuple[int, str]:
 def child(row: str, work: Path) -> dict[str, Any]:
     """Prepare row ``row`` in ``work``, then run only its action under the clock and memory high-water mark."""
     import numpy as np
-
     from hostile_files import first_weight_nan, tamper_checkpoint, tamper_onnx
+
     from malade_export.runtime import Session
 
     out = work / "out"

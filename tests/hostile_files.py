@@ -5,8 +5,9 @@ Shared by tests/test_hostile.py, tests/test_fuzz.py and scripts/hostile_inputs.p
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

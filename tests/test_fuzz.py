@@ -18,13 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from malade_export.chain import load_defense
 from malade_export.checkpoint import load_checkpoint
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.chain import load_defense
 from malade_export.runtime import Session
-
 
 
 def fuzz(examples: int) -> settings:

@@ -16,12 +16,12 @@ from click.testing import CliRunner
 from hostile_files import first_weight_nan, tamper_checkpoint, tamper_onnx, write_checkpoint
 
 from malade_export.atomic import atomic_path, write_text_atomic
+from malade_export.chain import load_defense
+from malade_export.chain.presets import WEIGHTS_DIR
 from malade_export.checkpoint import load_checkpoint
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.export import export_defense
-from malade_export.chain import load_defense
-from malade_export.chain.presets import WEIGHTS_DIR
 from malade_export.runtime import Session
 from malade_export.runtime.guard import SEED_MAX, check_seeds
 from malade_export.runtime.openvino import resolve_precision
@@ -132,7 +132,8 @@ def test_verification_refuses_non_finite_outputs(tiny_checkpoints, tmp_path):
 @pytest.mark.parametrize("noise_mode", ["input", "seed"])
 def test_magnet_exports_verifies_and_serves(noise_mode, tmp_path):
     out = tmp_path / "magnet.onnx"
-    result = CliRunner().invoke(export_main, ["--sdae", str(WEIGHTS_DIR / "dae.safetensors"), "--magnet", "--noise", noise_mode, str(out)])
+    dae = str(WEIGHTS_DIR / "dae.safetensors")
+    result = CliRunner().invoke(export_main, ["--sdae", dae, "--magnet", "--noise", noise_mode, str(out)])
     assert result.exit_code == 0, result.output
     assert "verified with onnxruntime" in result.output
     prediction = Session(out).predict(np.full((2, 1, 28, 28), 0.5, np.float32), seed=3)
@@ -165,15 +166,15 @@ def test_contract_checks_names_and_dtypes_itself():
                TensorSpec("score", "float32", (None,))]
     x = TensorSpec("x", "float32", (None, 1, 28, 28))
     meta = {"steps": 3, "votes": 1}
+    seed = TensorSpec("seed", "int64", (None,))
     good = check_contract(Path("f.onnx"), [x, TensorSpec("seed", "int64", (None,))], outputs, meta)
     assert good.noise_mode == "seed" and good.input_shape == (1, 28, 28)
     for inputs, outs, field in [([x, TensorSpec("seed", "float32", (None,))], outputs, "'seed' must be int64"),
                                 ([x, TensorSpec("payload", "int64", (None,))], outputs, "inputs"),
                                 ([x, TensorSpec("seed", "int64", (None,))], outputs[:2], "outputs"),
-                                ([TensorSpec("x", "float32", (None, 1, 9999, 28)), TensorSpec("seed", "int64", (None,))],
-                                 outputs, "'x' dimension 2"),
-                                ([x, TensorSpec("seed", "int64", (None,))],
-                                 [TensorSpec("logits", "float16", (None, 10)), *outputs[1:]], "'logits' must be float32")]:
+                                ([TensorSpec("x", "float32", (None, 1, 9999, 28)), seed], outputs, "'x' dimension 2"),
+                                ([x, seed], [TensorSpec("logits", "float16", (None, 10)), *outputs[1:]],
+                                 "'logits' must be float32")]:
         with pytest.raises(MaladeError, match=field):
             check_contract(Path("f.onnx"), inputs, outs, meta)
 

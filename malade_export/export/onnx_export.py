@@ -9,8 +9,8 @@ import onnx
 import torch
 
 from ..atomic import atomic_path
-from ..errors import MaladeError
 from ..chain import LoadedDefense, MaladeDefense
+from ..errors import MaladeError
 from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
 from ..noise.onnx_ops import attach_seeded_noise
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs

@@ -47,7 +47,7 @@ def verify_export(defense: MaladeDefense, path: str | Path, fmt: str, noise_mode
         except Exception as exc:  # onnxruntime / TorchScript raise their own types
             raise MaladeError(f"verification failed: the written file does not run: "
                               f"{(str(exc).strip().splitlines() or [type(exc).__name__])[-1]}") from None
-        for name, array in [*zip(OUTPUT_NAMES, expected), *zip(OUTPUT_NAMES, got)]:
+        for name, array in [*zip(OUTPUT_NAMES, expected, strict=True), *zip(OUTPUT_NAMES, got, strict=True)]:
             if not np.isfinite(array).all():
                 raise MaladeError(f"verification failed: non-finite {name} at batch {batch} (a NaN/Inf weight "
                                   "or schedule value); nothing written")

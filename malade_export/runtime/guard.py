@@ -88,7 +88,8 @@ def check_contract(path: Path, inputs: Sequence[TensorSpec], outputs: Sequence[T
     votes = _meta_int(path, metadata, "votes", 1, MAX_VOTES, default=1)
     if noise_mode == "input":
         if len(extra.shape) != 5:
-            raise MaladeError(f"{path}: input 'noise' must be [steps, chains, C, H, W], got {len(extra.shape)} dimensions")
+            raise MaladeError(f"{path}: input 'noise' must be [steps, chains, C, H, W], "
+                              f"got {len(extra.shape)} dimensions")
         if _static(path, extra, 0, 1, MAX_STEPS) != steps:
             raise MaladeError(f"{path}: metadata malade.steps={steps} disagrees with the noise input's "
                               f"{extra.shape[0]} steps")
@@ -142,7 +143,7 @@ def check_seeds(seed: Any, batch: int) -> np.ndarray:
 
 def _shape_ok(array: Any, shape: tuple[int | None, ...]) -> bool:
     return isinstance(array, np.ndarray) and array.ndim == len(shape) and all(
-        want is None or got == want for got, want in zip(array.shape, shape))
+        want is None or got == want for got, want in zip(array.shape, shape, strict=True))
 
 
 def check_outputs(path: Path, batch: int, contract: Contract, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
