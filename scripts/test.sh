@@ -18,6 +18,9 @@ python3 -m venv "$VENV"
 # now (a few seconds), so the test runs instead of skipping. Without apt access it still skips.
 bash cpp_bench/fetch_ort_root.sh cpp_bench/build/onnxruntime "$VENV/bin/python" >/dev/null \
   || echo "test.sh: no ONNX Runtime headers; the C++ ONNX Runtime harness test will skip"
+# scripts/device_check.sh (tested in its short mode) installs the package offline with --no-build-isolation,
+# so the build backend must be in the environment: Python 3.12+ venvs come without setuptools.
+"$VENV/bin/pip" install -q setuptools
 "$VENV/bin/pip" install -q ruff==0.17.6
 "$VENV/bin/ruff" check .
 exec "$VENV/bin/python" -m pytest -q "$@"

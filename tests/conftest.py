@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from malade_export.checkpoint import file_sha256, save_checkpoint
-from malade_export.data import load_split, train_val_split
-from malade_export.train import TrainSettings, train_classifier, train_dae
+from malade_export.data import ImageSet, load_split, train_val_split, write_idx
+from malade_export.models import build_model
+from malade_export.train import Denoiser, Supervision, TrainSettings, train_classifier, train_dae
 
 SLICE_DIR = Path(__file__).parent / "data" / "fashion-mnist-slice"
 
@@ -39,9 +41,40 @@ def tiny_checkpoints(tmp_path_factory, slice_data) -> dict[str, Path]:
     settings = TrainSettings(epochs=1, batch_size=64, command="pytest")
     clf = train_classifier("D", fit, val, settings, log=quiet)
     paths = {"classifier": save_checkpoint(clf.model, clf.config, folder / "clf")}
-    sdae = train_dae(fit, val, settings, channels=8, kernel=3, classifier=clf.model,
-                     classifier_sha256=file_sha256(paths["classifier"]), log=quiet)
+    sdae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3),
+                     supervision=Supervision(clf.model, file_sha256(paths["classifier"])), log=quiet)
     paths["sdae"] = save_checkpoint(sdae.model, sdae.config, folder / "sdae")
-    dae = train_dae(fit, val, settings, channels=8, kernel=3, log=quiet)
+    dae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3), log=quiet)
     paths["dae"] = save_checkpoint(dae.model, dae.config, folder / "dae")
     return paths
+
+
+SHAPE = [1, 28, 28]
+
+
+def synthetic(n: int, seed: int) -> ImageSet:
+    """Ten noisy binary templates, quantised to 8 bits so they survive an IDX round trip."""
+    templates = (np.random.default_rng(123).random((10, 1, 28, 28)) < 0.2).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = np.clip(0.3 + 0.3 * templates[labels] + 0.25 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
+    return ImageSet((np.round(images * 255) / 255).astype(np.float32), labels.astype(np.int64))
+
+
+@pytest.fixture(scope="session")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Synthetic IDX data with a classifier E trained on it and an untrained sDAE: fast, and learnable."""
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "data"
+    data.mkdir()
+    train, test = synthetic(300, 0), synthetic(200, 1)
+    for prefix, split in (("train", train), ("t10k", test)):
+        write_idx(data / f"{prefix}-images-idx3-ubyte", np.round(split.images[:, 0] * 255).astype(np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte", split.labels.astype(np.uint8))
+    trained = train_classifier("E", train, test, TrainSettings(epochs=3, batch_size=50), log=lambda _: None)
+    sdae_config = {"kind": "sdae", "input_shape": SHAPE, "channels": 8, "kernel": 5, "sigma": 0.3}
+    return {
+        "dataset": f"idx:{data}", "model": trained.model, "test": test, "root": root,
+        "classifier": save_checkpoint(trained.model, trained.config, root / "clf"),
+        "sdae": save_checkpoint(build_model(sdae_config), sdae_config, root / "sdae"),
+    }

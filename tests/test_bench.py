@@ -1,17 +1,13 @@
 """The latency benchmark: its statistics, its FLOP counts, and a tiny end-to-end `malade bench` run."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from malade_export.bench.flops import chain_macs, count_macs, defensegan_macs
 from malade_export.bench.timing import percentile, summarize, time_callable
-from malade_export.chain import MaladeDefense
-from malade_export.cli.main import main
+from malade_export.chain import MaladeDefense, load_defense
 from malade_export.models import build_model
 from malade_export.models.gan import Generator
 
@@ -133,39 +129,8 @@ def test_chain_and_defensegan_macs() -> None:
     assert dgan["total"] == 10 * 401 * GENERATOR_MACS + CLASSIFIER_A_MACS
 
 
-@pytest.mark.slow
-def test_bench_quick_writes_json_markdown_png(tmp_path) -> None:
-    out = tmp_path / "bench"
-    args = ["bench", "--quick", "--out-dir", str(out), "--batches", "1,2", "--reps", "1", "--warmup", "0",
-            "--threads", "1", "--dgan-steps", "4", "--dgan-measure-steps", "2",
-            "--backends", "pytorch-eager,ort-cpu,ort-cpu-seed,ort-cuda"]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "latency.json").read_text())
-    malade = [r for r in report["rows"] if r["kind"] == "malade"]
-    assert {(r["backend"], r["batch"]) for r in malade} == {
-        (b, n) for b in ("pytorch-eager", "ort-cpu", "ort-cpu-seed") for n in (1, 2)}
-    assert all(r["median_ms"] > 0 and r["p99_ms"] >= r["p90_ms"] >= r["median_ms"] for r in report["rows"])
-    assert all(r["gflop_per_sample"] == pytest.approx(2 * (10 * DEFAULT_SDAE_MACS + CLASSIFIER_A_MACS) / 1e9)
-               for r in malade)
-    dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
-    assert {(r["steps"], r["restarts"]) for r in dgan} == {(4, 1), (4, 10), (10, 1)}
-    assert all(r["extrapolated"] and r["measured_steps"] == 2 for r in dgan)
-    if "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers():
-        assert "ort-cuda" in report["skipped"]
-    assert report["matmul_peak"]["gflops"] > 0 and report["environment"]["threads"] == 1
-    assert report["ratios"]["eager_over_ort_cpu_batch1_N10"] > 0
-    markdown = (out / "latency.md").read_text()
-    assert "Paper Table 6 layout" in markdown and "needs autograd at inference" in markdown
-    assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Defense-GAN (L=4, R=10) / Malade (N=10, ORT CPU), batch 1:" in result.output
-    assert "ORT seed mode vs noise input, batch1:" in result.output
-
-
-def test_bench_rejects_unknown_backend(tmp_path) -> None:
-    result = CliRunner().invoke(main, ["bench", "--quick", "--backends", "tpu", "--out-dir", str(tmp_path)])
-    assert result.exit_code == 1
-    assert "unknown backend(s) tpu" in result.output
+def test_the_bundled_chain_has_the_default_sdae_width() -> None:
+    assert chain_macs(load_defense(steps=10).defense)["total"] == 10 * DEFAULT_SDAE_MACS + CLASSIFIER_A_MACS
 
 
 def test_goal_ratios_cap_the_defensegan_ratio_at_the_matmul_peak() -> None:

@@ -59,9 +59,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
-def _run(binary: Path, model: Path, batch: int = 3) -> dict[str, object]:
+def _run(binary: Path, model: Path, batch: int = 3, device: str | None = None) -> dict[str, object]:
     done = subprocess.run([str(binary), str(model), "--batch", str(batch), "--reps", "4", "--warmup", "1",
-                           "--threads", "1"], capture_output=True, text=True, timeout=120)
+                           "--threads", "1", *(["--device", device] if device else [])],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     row = json.loads(done.stdout.strip().splitlines()[-1])
     assert row["steps"] == 2 and row["batch"] == batch and row["reps"] == 4 and row["threads"] == 1
@@ -73,6 +74,20 @@ def _run(binary: Path, model: Path, batch: int = 3) -> dict[str, object]:
 
 def test_libtorch_harness_times_the_torchscript_file(built: Path, exported: Path) -> None:
     assert _run(built / "bench_libtorch", exported / "malade_n2.pt")["harness"] == "libtorch"
+
+
+def test_libtorch_harness_device_option(built: Path, exported: Path) -> None:
+    """--device cpu is the default and is recorded; cuda runs where LibTorch has a GPU, else fails in one line."""
+    import torch
+
+    assert _run(built / "bench_libtorch", exported / "malade_n2.pt", device="cpu")["device"] == "cpu"
+    if torch.cuda.is_available():
+        assert _run(built / "bench_libtorch", exported / "malade_n2.pt", device="cuda")["device"] == "cuda"
+        return
+    done = subprocess.run([str(built / "bench_libtorch"), str(exported / "malade_n2.pt"), "--device", "cuda"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [
+        "bench_libtorch: --device cuda: this LibTorch sees no CUDA device"]
 
 
 def test_libtorch_harness_fails_in_one_line(built: Path, tmp_path: Path) -> None:

@@ -55,3 +55,19 @@ def test_tensorrt_engine_matches_onnxruntime(exported, tmp_path, dtype, toleranc
         got = runner.run(feeds)
         assert got["logits"].shape == (batch, 10)
         assert np.abs(got["logits"] - want[0]).max() <= tolerance
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+@pytest.mark.skipif(not HAS_TRT, reason="TensorRT and a CUDA GPU are needed")
+def test_tensorrt_session_predicts_like_the_onnx_runtime_session(exported, tmp_path):
+    from malade_export.runtime import OrtSession, TensorRTSession
+    from malade_export.runtime.trt import build_engine
+
+    _, paths = exported
+    plan = build_engine(paths["fp32"], tmp_path / "p.plan", min_batch=1, opt_batch=4, max_batch=16)
+    trt_session, ort_session = TensorRTSession(plan, onnx_path=paths["fp32"]), OrtSession(paths["fp32"])
+    assert trt_session.steps == ort_session.steps and trt_session.input_shape == ort_session.input_shape
+    images = np.random.default_rng(1).random((5, 1, 28, 28), dtype=np.float32)
+    got, want = trt_session.predict(images, seed=7), ort_session.predict(images, seed=7)  # the same noise
+    assert np.abs(got.logits - want.logits).max() <= 1e-3 and (got.labels == want.labels).all()

@@ -5,7 +5,6 @@ import ast
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from malade_export.errors import MaladeError
 from malade_export.registry import Registry
@@ -58,14 +57,6 @@ def test_published_runtime_names_stay_as_aliases():
 
     assert Session is OrtSession and TrtRunner is TensorRTSession
     assert issubclass(OrtSession, DefenseSession) and issubclass(TensorRTSession, DefenseSession)
-
-
-def test_malade_export_subcommand_is_malade_export():
-    from malade_export.cli.export import main as export_main
-    from malade_export.cli.main import main
-
-    assert main.commands["export"] is export_main
-    assert "Export the Malade defence" in CliRunner().invoke(main, ["export", "--help"]).output
 
 
 def _imports(path: Path) -> list[str]:

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   using namespace malade_bench;
   try {
     const Options o = parse_options(argc, argv, "usage: bench_ort MODEL.onnx [--batch B] [--reps R] [--warmup W] [--threads T]");
+    if (o.device != "cpu") throw std::invalid_argument("bench_ort runs on the CPU only; drop --device " + o.device);
     Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "malade-bench");
     Ort::SessionOptions opts;
     opts.SetIntraOpNumThreads(o.threads);

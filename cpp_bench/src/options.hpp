@@ -1,4 +1,5 @@
-// Command-line options shared by both harnesses: MODEL [--batch B] [--reps R] [--warmup W] [--threads T].
+// Command-line options shared by both harnesses: MODEL [--batch B] [--reps R] [--warmup W] [--threads T]
+// [--device cpu|cuda] (the device is LibTorch's alone; the ONNX Runtime harness runs on the CPU).
 // Chain length, input shape and noise mode come from the exported file's own metadata.
 #pragma once
 
@@ -11,7 +12,7 @@
 namespace malade_bench {
 
 struct Options {
-  std::string model;
+  std::string model, device = "cpu";
   int batch = 1, reps = 30, warmup = 3, threads = 1;
 };
 
@@ -29,6 +30,10 @@ inline Options parse_options(int argc, char** argv, const char* usage) {
     else if (arg == "--reps") o.reps = value();
     else if (arg == "--warmup") o.warmup = value();
     else if (arg == "--threads") o.threads = value();
+    else if (arg == "--device") {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      o.device = argv[++i];
+    }
     else if (arg == "-h" || arg == "--help") throw std::invalid_argument(usage);
     else if (o.model.empty() && arg.rfind("--", 0) != 0) o.model = arg;
     else throw std::invalid_argument("unknown argument " + arg + "\n" + usage);

@@ -53,12 +53,12 @@ inline Stats time_callable(const std::function<void()>& fn, int batch, int warmu
 
 // One JSON object on stdout: the contract with scripts/bench_cpp.sh and tests/test_cpp_bench.py.
 inline void print_json(const std::string& harness, const std::string& model, int steps, int threads,
-                       const std::string& output_shape, const Stats& s) {
+                       const std::string& output_shape, const Stats& s, const std::string& device = "cpu") {
   std::printf(
-      "{\"harness\": \"%s\", \"model\": \"%s\", \"steps\": %d, \"batch\": %d, \"threads\": %d, "
+      "{\"harness\": \"%s\", \"device\": \"%s\", \"model\": \"%s\", \"steps\": %d, \"batch\": %d, \"threads\": %d, "
       "\"reps\": %d, \"median_ms\": %.6f, \"p90_ms\": %.6f, \"p99_ms\": %.6f, \"mean_ms\": %.6f, "
       "\"min_ms\": %.6f, \"throughput\": %.3f, \"logits_shape\": %s}\n",
-      harness.c_str(), model.c_str(), steps, s.batch, threads, s.reps, s.median_s * 1e3, s.p90_s * 1e3,
+      harness.c_str(), device.c_str(), model.c_str(), steps, s.batch, threads, s.reps, s.median_s * 1e3, s.p90_s * 1e3,
       s.p99_s * 1e3, s.mean_s * 1e3, s.min_s * 1e3, s.throughput, output_shape.c_str());
   std::fflush(stdout);
 }

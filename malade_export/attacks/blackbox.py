@@ -18,7 +18,7 @@ from torch import nn
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
-from ..train.loop import fit
+from ..train.loop import FitSettings, fit
 from ..train.objectives import classifier_loss
 from .base import Attack, Model, register_attack
 from .fgsm import FGSM
@@ -56,9 +56,9 @@ def train_substitute(oracle: Model, holdout: torch.Tensor, num_classes: int,
     for rho in range(settings.rounds):
         labels = query_labels(oracle, images)
         data = ImageSet(images.cpu().numpy(), labels.cpu().numpy().astype(np.int64))
-        fit(substitute, classifier_loss(substitute), data, epochs=settings.epochs, batch_size=settings.batch_size,
-            lr=settings.lr, seed=settings.seed + rho, device=holdout.device, validate=dict, log=lambda _: None,
-            desc=f"substitute round {rho + 1}/{settings.rounds}")
+        fit(substitute, classifier_loss(substitute), data,
+            FitSettings(settings.epochs, settings.batch_size, settings.lr, settings.seed + rho, holdout.device),
+            validate=dict, log=lambda _: None, desc=f"substitute round {rho + 1}/{settings.rounds}")
         progress(f"substitute round {rho + 1}/{settings.rounds}: {len(images)} images")
         if rho < settings.rounds - 1:
             sign = -1.0 if (rho // LAMBDA_PERIOD) % 2 else 1.0

@@ -45,16 +45,18 @@ class Backend:
     description: str
     gpu: bool = False
     precision: str = "fp32"  # the matmul peak it is judged against ("bf16" for bfloat16 runtimes)
+    in_memory: bool = False  # runs the chain object and reads no exported file: a run of only these exports nothing
 
 
 BACKENDS: Registry[Backend] = Registry("backend")
 Factory = Callable[[ChainFiles, int, int], Runner]
 
 
-def backend(name: str, description: str, *, gpu: bool = False, precision: str = "fp32") -> Callable[[Factory], Factory]:
+def backend(name: str, description: str, *, gpu: bool = False, precision: str = "fp32",
+            in_memory: bool = False) -> Callable[[Factory], Factory]:
     """Decorator: register the factory below as benchmark backend ``name``."""
     def add(make: Factory) -> Factory:
-        BACKENDS.register(name)(Backend(make, description, gpu, precision))
+        BACKENDS.register(name)(Backend(make, description, gpu, precision, in_memory))
         return make
 
     return add
@@ -72,7 +74,7 @@ def _inputs(defense: MaladeDefense, batch: int) -> tuple[torch.Tensor, torch.Ten
     return x, noise, seeds
 
 
-@backend("pytorch-eager", "PyTorch eager, inference_mode, noise fed in")
+@backend("pytorch-eager", "PyTorch eager, inference_mode, noise fed in", in_memory=True)
 def _eager(files: ChainFiles, batch: int, threads: int) -> Runner:
     x, noise, _ = _inputs(files.defense, batch)
 
@@ -190,7 +192,7 @@ def _tensorrt(files: ChainFiles, batch: int, threads: int) -> Runner:
     return lambda: runner.run_device(dict(feeds))
 
 
-@backend("pytorch-cuda-graphs", "PyTorch eager captured in a CUDA graph, replayed", gpu=True)
+@backend("pytorch-cuda-graphs", "PyTorch eager captured in a CUDA graph, replayed", gpu=True, in_memory=True)
 def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
     if not torch.cuda.is_available():
         raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
@@ -204,16 +206,19 @@ def _cuda_graphs(files: ChainFiles, batch: int, threads: int) -> Runner:
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph), torch.inference_mode():
-        defense(x, noise)
+        out = defense(x, noise)  # lives in the graph's memory: each replay rewrites it
 
-    def run() -> None:
+    def run() -> object:
         graph.replay()
         torch.cuda.synchronize()
+        return out
 
     return run
-
 
 
 def make_runner(name: str, files: ChainFiles, batch: int, threads: int) -> Runner:
     """The timed callable for backend ``name``; raises BackendUnavailable when it cannot run here."""
     return BACKENDS.get(name).make(files, batch, threads)
+
+
+from . import cuda_backends  # noqa: E402,F401  (registers the PyTorch CUDA backends; it builds on the names above)

@@ -1,6 +1,7 @@
 """The latency suite: Malade (N x batch x backend) against Defense-GAN (L, R), in one run, one report."""
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import statistics
@@ -16,7 +17,7 @@ from ..chain import load_defense
 from ..checkpoint import load_checkpoint
 from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
 from ..models.gan import Generator
-from .artifacts import bench_checkpoints, export_chain
+from .artifacts import bench_checkpoints, chain_files, export_chain
 from .backends import BACKENDS, BackendUnavailable, Runner, make_runner
 from .environment import describe_environment
 from .flops import chain_macs, defensegan_macs
@@ -26,6 +27,7 @@ from .timing import TimingStats, sample_callable, summarize
 
 Log = Callable[[str], None]
 
+DGAN_BACKENDS = {"cpu": "pytorch-eager+autograd", "cuda": "pytorch-cuda+autograd"}  # the rows' "backend"
 AUTOGRAD_NOTE = ("Defense-GAN needs autograd at inference (L x R generator forward + backward passes per image), "
                  "so it runs in PyTorch eager only; it cannot be exported to ONNX/TorchScript/TensorRT as a "
                  "static graph")
@@ -48,7 +50,9 @@ class BenchConfig:
     dgan_measure_steps: int = 200  # fewer: measure that many steps and scale linearly to dgan_steps
     dgan_batches: tuple[int, ...] = (1,)
     dgan_reps: int = 5
+    dgan_devices: tuple[str, ...] = ("cpu",)  # "cuda" too for Defense-GAN on the GPU
     peak_size: int = 1024
+    cuda_peak_size: int = 8192  # the GPU matmul peak, measured where a CUDA backend is timed
     classifier: str | None = None
     sdae: str | None = None
     quick: bool = False
@@ -90,7 +94,8 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     cases = []
     for n in config.steps:
         loaded = load_defense(classifier, sdae, steps=n)
-        files = export_chain(loaded, work)
+        exported = any(not BACKENDS.get(b).in_memory for b in config.backends)
+        files = export_chain(loaded, work) if exported else chain_files(loaded.defense, work)
         macs = chain_macs(loaded.defense)["total"]
         for batch in config.batches:
             for backend in config.backends:
@@ -100,24 +105,44 @@ def _malade_cases(config: BenchConfig, classifier: Path, sdae: Path, work: Path)
     return cases
 
 
-def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, ...], batch: int,
-                      settings: ReconstructionSettings, measure_steps: int) -> tuple[Callable[[], object], int, float]:
-    """A timed call of Defense-GAN run at min(L, measure_steps) steps, the steps it runs, and the factor
-    (generator passes of L over those of the measured steps, (2L + 1) / (2L_measured + 1)) that scales
-    its times up to L: its cost is linear in L, so long settings may be measured shorter."""
+def _first(build: Callable[..., tuple[Runner, int, float]], *args: object) -> Runner:
+    return build(*args)[0]
+
+
+def measured_steps(settings: ReconstructionSettings, measure_steps: int) -> tuple[int, float]:
+    """The steps Defense-GAN is run at, min(L, measure_steps), and the factor (generator passes of L over
+    those of the measured steps, (2L + 1) / (2L_measured + 1)) that scales its times up to L: its cost is
+    linear in L, so long settings may be measured shorter."""
     measured = min(settings.steps, measure_steps)
-    defense = DefenseGAN(classifier, generator, replace(settings, steps=measured), rng=torch.Generator().manual_seed(0))
-    x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(batch))
+    return measured, (2 * settings.steps + 1) / (2 * measured + 1)
+
+
+def defensegan_runner(generator: nn.Module, classifier: nn.Module, input_shape: tuple[int, ...], batch: int,
+                      settings: ReconstructionSettings, measure_steps: int,
+                      device: str = "cpu") -> tuple[Callable[[], object], int, float]:
+    """A timed call of Defense-GAN on ``device`` run at ``measured_steps`` steps, the steps it runs, and the
+    factor that scales its times up to L. On CUDA the call waits for the GPU before it returns."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device")
+    measured, scale = measured_steps(settings, measure_steps)
+    if device != "cpu":  # copies: the CPU cases keep using the originals
+        generator, classifier = copy.deepcopy(generator), copy.deepcopy(classifier)
+    defense = DefenseGAN(classifier, generator, replace(settings, steps=measured),
+                         rng=torch.Generator(device=device).manual_seed(0)).to(device)
+    x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(batch)).to(device)
+    wait = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def run() -> torch.Tensor:
         with torch.no_grad():  # the projection turns autograd back on for z alone
-            return defense(x)
+            logits = defense(x)
+        wait()
+        return logits
 
-    return run, measured, (2 * settings.steps + 1) / (2 * measured + 1)
+    return run, measured, scale
 
 
 def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
-    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N.
+    """(L = dgan_steps, R in dgan_restarts) and, for Table 6, (L = N, R = 1) for each Malade N, per device.
 
     The generator is untrained: latency does not depend on the weights."""
     clf = load_checkpoint(classifier, "classifier")
@@ -126,18 +151,21 @@ def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
     cases = []
-    for batch in config.dgan_batches:
-        for steps, restarts, role in settings:
-            run, measured, scale = defensegan_runner(generator, clf.model, shape, batch,
-                                                     ReconstructionSettings(steps=steps, restarts=restarts),
-                                                     config.dgan_measure_steps)
-            how = "measured" if measured == steps else f"scaled from L={measured}"
-            keys = {"kind": "defensegan", "backend": "pytorch-eager+autograd", "steps": steps, "restarts": restarts,
-                    "batch": batch, "role": role, "measured_steps": measured, "extrapolated": measured != steps}
-            macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
-            cases.append(Case(keys, lambda run=run: run, macs,  # plain PyTorch: nothing to rebuild per pass
-                              f"defense-gan L={steps:<3} R={restarts:<2} batch={batch:<3} ({how})", warmup=1,
-                              reps=config.dgan_reps, min_reps=2, scale=scale))
+    for device in config.dgan_devices:
+        for batch in config.dgan_batches:
+            for steps, restarts, role in settings:
+                recon = ReconstructionSettings(steps=steps, restarts=restarts)
+                measured, scale = measured_steps(recon, config.dgan_measure_steps)
+                how = "measured" if measured == steps else f"scaled from L={measured}"
+                keys = {"kind": "defensegan", "backend": DGAN_BACKENDS[device], "steps": steps,
+                        "restarts": restarts, "batch": batch, "role": role, "measured_steps": measured,
+                        "extrapolated": measured != steps}
+                macs = defensegan_macs(generator, clf.model, steps, restarts)["total"]
+                make = functools.partial(_first, defensegan_runner, generator, clf.model, shape, batch, recon,
+                                         config.dgan_measure_steps, device)
+                cases.append(Case(keys, make, macs, f"defense-gan {device:<4} L={steps:<3} R={restarts:<2} "
+                                                    f"batch={batch:<3} ({how})",
+                                  warmup=1, reps=config.dgan_reps, min_reps=2, scale=scale))
     return cases
 
 
@@ -186,6 +214,14 @@ def _time_cases(cases: list[Case], config: BenchConfig, log: Log, skipped: dict[
     return rows
 
 
+def _best_cuda_peaks(runs: list[dict[str, object]]) -> dict[str, object] | None:
+    """Per precision, the best over passes (like the CPU peak); None where no GPU peak was measured."""
+    if not runs:
+        return None
+    gflops = {name: max(float(run["gflops"][name]) for run in runs) for name in runs[0]["gflops"]}  # type: ignore[index]
+    return {**runs[0], "gflops": gflops, "passes": len(runs)}
+
+
 def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None) -> dict[str, object]:
     """Run the whole suite; exported files and untrained weights go to ``work``. Returns the report dict."""
     work.mkdir(parents=True, exist_ok=True)
@@ -203,10 +239,22 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
                 log(f"{precision} matmul peak: {runs[-1]['gflops']:.1f} GFLOP/s ({config.threads} threads; "
                     f"{libraries})")
 
+        cuda_peaks: list[dict[str, object]] = []
+        if torch.cuda.is_available() and ("cuda" in config.dgan_devices
+                                          or any(BACKENDS.get(b).gpu for b in config.backends)):
+            from .cuda_peak import cuda_matmul_peaks
+
+            def measure_peaks() -> None:  # the CPU's, and the GPU's for the CUDA backends
+                measure_peak()
+                cuda_peaks.append(cuda_matmul_peaks(config.cuda_peak_size))
+                log("GPU matmul peaks (GFLOP/s): " + ", ".join(
+                    f"{k} {v:.0f}" for k, v in cuda_peaks[-1]["gflops"].items()))  # type: ignore[union-attr]
+        else:
+            measure_peaks = measure_peak
         skipped: dict[str, str] = {}
         rows = _time_cases(_ratio_pairs_adjacent(_malade_cases(config, classifier, sdae, work),
                                                  _dgan_cases(config, classifier), goal_steps(config.steps)),
-                           config, log, skipped, measure_peak)
+                           config, log, skipped, measure_peaks)
         best = {name: max(runs, key=lambda p: float(p["gflops"])) | {"passes": len(runs)}  # type: ignore[arg-type]
                 for name, runs in peaks.items()}
     finally:
@@ -214,6 +262,7 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
     report: dict[str, object] = {
         "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
         "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
+        "matmul_peak_cuda": _best_cuda_peaks(cuda_peaks),
         "backends": {b: BACKENDS.get(b).description for b in config.backends},
         "skipped": skipped, "defensegan_note": AUTOGRAD_NOTE, "rows": rows,
     }

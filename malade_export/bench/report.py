@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path, write_text_atomic
-from .backends import is_bf16
+from .backends import BACKENDS, is_bf16
+from .cuda_peak import judged_peak
 
 PAPER_TABLE6 = {10: (0.008, 0.043), 25: (0.016, 0.070), 50: (0.028, 0.137)}  # seconds, TITAN V, batch 1
 Row = dict[str, Any]
@@ -23,8 +24,27 @@ def _find(report: dict[str, Any], **keys: object) -> Row | None:
     return None
 
 
+def _gpu_peaks(report: dict[str, Any], backend: str) -> dict[str, Any] | None:
+    """The GPU's measured peaks where ``backend`` runs on the GPU and they were measured, else None."""
+    cuda = report.get("matmul_peak_cuda")
+    return cuda if cuda and backend in BACKENDS and BACKENDS.get(backend).gpu else None
+
+
+def peak_name(report: dict[str, Any], backend: str) -> str:
+    """Which measured matmul peak judges ``backend``: 'fp32' / 'bf16' (CPU) or 'GPU tf32' and the like."""
+    cuda = _gpu_peaks(report, backend)
+    if cuda:
+        precision = BACKENDS.get(backend).precision
+        return f"GPU {cuda['fp32_judged_by'] if precision == 'fp32' else precision}"
+    return "bf16" if is_bf16(backend) else "fp32"
+
+
 def peak_gflops(report: dict[str, Any], backend: str) -> float:
-    """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32)."""
+    """The measured matmul peak in the backend's own precision (bf16 for bf16 backends, else fp32; the GPU's
+    peak in the backend's precision for GPU backends)."""
+    cuda = _gpu_peaks(report, backend)
+    if cuda:
+        return judged_peak(cuda, BACKENDS.get(backend).precision)
     if is_bf16(backend) and report.get("matmul_peak_bf16"):
         return float(report["matmul_peak_bf16"]["gflops"])
     return float(report["matmul_peak"]["gflops"])
@@ -166,9 +186,8 @@ def format_ratios(report: dict[str, Any]) -> str:
                          f"{'—' if overhead is None else format(overhead * 100, '+.1f') + ' %'}{spread}")
     fractions = r[f"gflops_batch64_N{n}_fraction_of_matmul_peak"] or {}
     for backend, fraction in fractions.items():
-        precision = "bf16" if is_bf16(backend) else "fp32"
-        lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured {precision} "
-                     "matmul peak")
+        lines.append(f"GFLOP/s at batch 64 (N={n}), {backend}: {fraction * 100:.1f} % of the measured "
+                     f"{peak_name(report, backend)} matmul peak")
     if not fractions:
         lines.append("GFLOP/s at batch 64 vs matmul peak: — (batch 64 not run)")
     return "\n".join(lines)
@@ -214,10 +233,11 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Defense-GAN", "", f"{report['defensegan_note']}.", ""]
     dgan = [r for r in report["rows"] if r["kind"] == "defensegan"]
     lines += _table(
-        ["L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
-        [[str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}", f"{r['p90_ms']:.2f}",
-          f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}", f"{r['gflops']:.1f}",
-          f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"] for r in dgan])
+        ["backend", "L", "R", "batch", "median ms", "p90 ms", "p99 ms", "img/s", "GFLOP/img", "GFLOP/s", "how"],
+        [[r["backend"], str(r["steps"]), str(r["restarts"]), str(r["batch"]), f"{r['median_ms']:.2f}",
+          f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['throughput']:.2f}", f"{r['gflop_per_sample']:.2f}",
+          f"{r['gflops']:.1f}", f"scaled from L={r['measured_steps']}" if r["extrapolated"] else "measured"]
+         for r in dgan])
     steps = cfg["dgan_steps"]
     lines += ["", "## Paper Table 6 layout (seconds, batch 1; paper: TITAN V)", ""]
     lines += _table(["N", "Malade ORT CPU", "Malade eager", "Defense-GAN R=1, L=N", f"Defense-GAN R=1, L={steps}",

@@ -30,10 +30,6 @@ class ChainSettings:
         return cls(int(params["steps"]), Schedule.parse(params.get("schedule") or ""), int(params["votes"]),
                    not params.get("no_clip", False))
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``load_defense`` and the chain defences."""
-        return {"steps": self.steps, "schedule": self.schedule, "votes": self.votes, "clip": self.clip}
-
 
 @dataclass
 class LoadedDefense:

@@ -51,6 +51,10 @@ class MaladeDefense(nn.Module):
         self.votes = votes
         self.drift = [a / self.sigma**2 for a in schedule.alphas(steps)]
         self.deltas = schedule.deltas(steps)
+        # delta_t as a buffer, not a tensor made in forward: a traced file then holds no CPU-pinned constant,
+        # so TorchScript's map_location (and .to / .cuda) moves it with the weights
+        self.register_buffer("kick_scale", torch.tensor(self.deltas, dtype=torch.float32).view(
+            -1, *([1] * (1 + len(self.input_shape)))), persistent=False)
 
     def noise_shape(self, batch: int) -> tuple[int, ...]:
         return (self.steps, self.votes * batch, *self.input_shape)
@@ -64,7 +68,7 @@ class MaladeDefense(nn.Module):
         if self.votes > 1:
             x, recon0 = x.repeat(self.votes, 1, 1, 1), recon0.repeat(self.votes, 1, 1, 1)
         # delta_t eps_t for all steps in one multiply: one graph operator instead of N, same numbers
-        kicks = noise * noise.new_tensor(self.deltas).view(-1, *([1] * (noise.dim() - 1)))
+        kicks = noise * self.kick_scale.to(noise.dtype)
         for t in range(self.steps):
             recon = recon0 if t == 0 else self.dae(x)
             x = x + self.drift[t] * (recon - x)

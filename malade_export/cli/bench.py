@@ -24,6 +24,15 @@ def _ints(text: str) -> tuple[int, ...]:
 DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committed results/bench by default
 
 
+def _devices(text: str) -> tuple[str, ...]:
+    if text.strip() == "none":
+        return ()
+    devices = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not devices or any(d not in ("cpu", "cuda") for d in devices):
+        raise MaladeError(f"--dgan-devices takes cpu and/or cuda, or none, got {text!r}")
+    return devices
+
+
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
                                             "at 10 steps and scaled to L.")
@@ -48,6 +57,9 @@ DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committe
               help="Measure Defense-GAN at this many steps and scale linearly to L [default: L; quick: 10].")
 @click.option("--dgan-batches", default="1", show_default=True,
               help="Batch sizes for Defense-GAN (64 at R=10 is slow).")
+@click.option("--dgan-devices", default="cpu", show_default=True,
+              help="Where Defense-GAN runs: cpu, cuda, cpu,cuda, or none to time Malade alone (cuda is recorded "
+                   "as skipped without a GPU).")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Classifier checkpoint [default: bundled, else untrained arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
@@ -87,7 +99,8 @@ def _overrides(options: dict[str, Any], quick: bool) -> dict[str, object]:
 
     overrides: dict[str, object] = {
         "dgan_steps": options["dgan_steps"], "dgan_restarts": _ints(options["dgan_restarts"]),
-        "dgan_batches": _ints(options["dgan_batches"]), "classifier": options["classifier"], "sdae": options["sdae"]}
+        "dgan_batches": _ints(options["dgan_batches"]), "dgan_devices": _devices(options["dgan_devices"]),
+        "classifier": options["classifier"], "sdae": options["sdae"]}
     for key in ("steps", "batches"):
         if options[key]:
             overrides[key] = _ints(options[key])

@@ -111,7 +111,7 @@ def main(out: str, classifier: str | None, sdae: str | None, chain: ChainSetting
 def _export(out: Path, classifier: str | None, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
             settings: ExportSettings) -> None:
     from ..atomic import check_output
-    from ..chain import load_defense
+    from ..chain.build import load_defense
     from ..export import export_defense
 
     fmt, noise_mode, target = _format_for(out, settings.fmt), settings.noise_mode, settings.graph_target
@@ -125,7 +125,8 @@ def _export(out: Path, classifier: str | None, sdae: str | None, chain_settings:
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")
-    loaded = load_defense(classifier, sdae, **chain_settings.kwargs(), magnet=magnet)
+    loaded = load_defense(classifier, sdae, steps=chain_settings.steps, schedule=chain_settings.schedule,
+                          clip=chain_settings.clip, votes=chain_settings.votes, magnet=magnet)
     result = export_defense(loaded, out, fmt, noise_mode, settings.dtype, settings.opset, settings.verify, target)
     chain, votes = loaded.defense, chain_settings.votes
     click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, "

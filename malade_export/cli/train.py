@@ -12,6 +12,8 @@ from ..device import resolve_device
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..train import (
+    Denoiser,
+    Supervision,
     Trained,
     TrainSettings,
     accuracy,
@@ -90,11 +92,11 @@ def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _architecture(channels: int | None, kernel: int | None, init_path: str | None,
-                  default: tuple[int, int] = (DEFAULT_CHANNELS, DEFAULT_KERNEL)) -> dict[str, Any]:
+                  default: tuple[int, int] = (DEFAULT_CHANNELS, DEFAULT_KERNEL)) -> Denoiser:
     """channels/kernel/init for training: explicit flags, else the --init checkpoint's, else ``default``."""
     init = load_checkpoint(init_path, ("sdae", "dae")) if init_path else None
     base = init.config if init else {"channels": default[0], "kernel": default[1]}
-    return {"channels": channels or int(base["channels"]), "kernel": kernel or int(base["kernel"]), "init": init}
+    return Denoiser(channels or int(base["channels"]), kernel or int(base["kernel"]), init)
 
 
 @click.command("train-dae", cls=TerseCommand)
@@ -106,7 +108,7 @@ def train_dae_cmd(data: DataOptions, run: RunOptions, sigma: float, channels: in
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(data, kw["limit"])
-    result = train_dae(train, val, _settings(kw, data, run), sigma=sigma, **architecture, log=click.echo)
+    result = train_dae(train, val, _settings(kw, data, run), sigma=sigma, denoiser=architecture, log=click.echo)
     _save(result, run.out, {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
@@ -128,9 +130,8 @@ def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_
         raise click.ClickException(
             f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has "
             f"{list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw, data, run), sigma=kw["sigma"], **architecture,
-                       classifier=classifier.model, ce_weight=ce_weight, classifier_sha256=classifier.sha256,
-                       log=click.echo)
+    result = train_dae(train, val, _settings(kw, data, run), sigma=kw["sigma"], denoiser=architecture,
+                       supervision=Supervision(classifier.model, classifier.sha256, ce_weight), log=click.echo)
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),
@@ -166,7 +167,7 @@ def distill_sdae_cmd(data: DataOptions, run: RunOptions, teacher_path: str, clas
         if list(train.input_shape) != shape:
             raise click.ClickException(
                 f"{name} expects input {shape} but {data.dataset} has {list(train.input_shape)}")
-    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run), **architecture,
+    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run), student=architecture,
                           kl_weight=kl_weight, log=click.echo)
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),

@@ -57,14 +57,16 @@ class Defense(nn.Module):
         return {"defense": self.name}
 
     @classmethod
-    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
-        """The ``from_sources`` options this defence takes from a run's chain and projection settings."""
-        return {}
+    def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> Defense:
+        """Build from checkpoint files, taking from a run's chain and projection settings what this defence uses."""
+        raise NotImplementedError
 
     @classmethod
     def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> Defense:
-        """Build from checkpoint files; ``options`` are the defence's own settings (a MaladeError if it has none)."""
-        raise NotImplementedError
+        """``build`` with the defence's own settings as keyword options (``build_defense``); a defence that
+        has none refuses any."""
+        no_options(cls.name, options)
+        return cls.build(sources, ChainSettings(), ReconstructionSettings())
 
 
 def no_options(name: str, options: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from ..chain import ChainSettings, LoadedDefense, MaladeDefense, load_defense
+from ..chain.build import ChainSettings, LoadedDefense, load_defense
+from ..chain.langevin import MaladeDefense
 from ..errors import MaladeError
 from ..schedule import DEFAULT_SCHEDULE, Schedule
 from .base import Defense, DefenseSources
@@ -48,16 +49,18 @@ class ChainDefense(Defense):
         return cls(loaded.defense, loaded)
 
     @classmethod
-    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
-        return chain.kwargs()
-
-    @classmethod
-    def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> ChainDefense:
-        """``options``: steps, schedule, clip, votes."""
+    def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> ChainDefense:
         if sources.denoiser is None:
             raise MaladeError(f"defence {cls.name} needs a {'sDAE' if cls.denoiser_kind == 'sdae' else 'DAE'} "
                               "checkpoint")
+        return cls.from_checkpoints(sources.classifier, sources.denoiser, steps=chain.steps, schedule=chain.schedule,
+                                    clip=chain.clip, votes=chain.votes)
+
+    @classmethod
+    def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> ChainDefense:
+        """``options``: steps, schedule, clip, votes (``ChainSettings``)."""
         try:
-            return cls.from_checkpoints(sources.classifier, sources.denoiser, **options)
+            chain = ChainSettings(**options)
         except TypeError as exc:
             raise MaladeError(f"bad {cls.name} option: {exc}") from None
+        return cls.build(sources, chain, ReconstructionSettings())

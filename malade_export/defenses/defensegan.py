@@ -54,8 +54,10 @@ class DefenseGAN(Defense):
         return cls(clf.model, gen.model, settings)
 
     @classmethod
-    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
-        return {"steps": projection.steps, "restarts": projection.restarts}
+    def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> DefenseGAN:
+        if sources.generator is None:
+            raise MaladeError("defence defensegan needs a generator checkpoint (train one with `malade train-gan`)")
+        return cls.from_checkpoints(sources.classifier, sources.generator, projection)
 
     @classmethod
     def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> DefenseGAN:
@@ -63,7 +65,7 @@ class DefenseGAN(Defense):
         if sources.generator is None:
             raise MaladeError("defence defensegan needs a generator checkpoint (train one with `malade train-gan`)")
         try:
-            settings = ReconstructionSettings(**options)
+            projection = ReconstructionSettings(**options)
         except TypeError as exc:
             raise MaladeError(f"bad defensegan option: {exc}") from None
-        return cls.from_checkpoints(sources.classifier, sources.generator, settings)
+        return cls.build(sources, ChainSettings(), projection)

@@ -30,12 +30,15 @@ class MagNet(ChainDefense):
         return cls(loaded.defense, loaded)
 
     @classmethod
-    def options_from(cls, chain: ChainSettings, projection: ReconstructionSettings) -> dict[str, Any]:
-        return {}  # always one noiseless full step
+    def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> MagNet:
+        """Always one noiseless full step: the chain settings do not apply."""
+        if sources.denoiser is None:
+            raise MaladeError(f"defence {cls.name} needs a DAE checkpoint")
+        return cls.from_checkpoints(sources.classifier, sources.denoiser)
 
     @classmethod
     def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> MagNet:
         if sources.denoiser is None:
             raise MaladeError(f"defence {cls.name} needs a DAE checkpoint")
         no_options(cls.name, options)
-        return cls.from_checkpoints(sources.classifier, sources.denoiser)
+        return cls.build(sources, ChainSettings(), ReconstructionSettings())

@@ -1,10 +1,10 @@
 """The undefended classifier: the baseline every table compares against."""
 from __future__ import annotations
 
-from typing import Any
-
+from ..chain import ChainSettings
 from ..checkpoint import load_checkpoint
-from .base import Defense, DefenseSources, no_options, register_defense
+from .base import Defense, DefenseSources, register_defense
+from .projection import ReconstructionSettings
 
 
 @register_defense
@@ -14,6 +14,5 @@ class NoDefense(Defense):
     name = "none"
 
     @classmethod
-    def from_sources(cls, sources: DefenseSources, options: dict[str, Any]) -> NoDefense:
-        no_options(cls.name, options)
+    def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> NoDefense:
         return cls(load_checkpoint(sources.classifier, "classifier").model)

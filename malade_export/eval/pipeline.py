@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 
-from ..attacks import Attack, AttackOptions
+from ..attacks import FGSM, NO_ATTACK, Attack, AttackOptions
 from ..chain import ChainSettings
 from ..checkpoint import file_sha256
 from ..data import load_split
-from ..defenses import DEFENSES, ChainDefense, Defense, RuntimeChain, build_defense
+from ..defenses import DEFENSES, ChainDefense, Defense, DefenseSources, Malade, RuntimeChain
 from ..defenses.exported import TORCH
 from ..defenses.projection import ReconstructionSettings
 from ..device import resolve_device
@@ -32,7 +32,7 @@ class DefenseSpec:
     """Which defence, from which checkpoints, run where; each defence takes the settings it uses."""
 
     classifier: str
-    name: str = "malade"
+    name: str = Malade.name
     denoiser: str | None = None  # sDAE (malade) or DAE (mala, magnet)
     generator: str | None = None  # WGAN generator (defensegan)
     runtime: str = TORCH  # where a chain's forward pass runs: PyTorch or a registered runtime
@@ -45,7 +45,7 @@ class EvalConfig:
     """Everything that decides one evaluation's numbers (``command`` only records how it was asked for)."""
 
     defense: DefenseSpec
-    attack: str = "fgsm"
+    attack: str = FGSM.name
     attack_options: AttackOptions = field(default_factory=AttackOptions)
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
@@ -81,8 +81,8 @@ class EvalSlice:
 
 def build(spec: DefenseSpec, device: str) -> Defense:
     """The defence on ``device``; a chain in another runtime is exported and run there (CPU only)."""
-    options = DEFENSES.get(spec.name).options_from(spec.chain, spec.projection)
-    defense = build_defense(spec.name, spec.classifier, spec.denoiser, spec.generator, **options).to(device)
+    sources = DefenseSources(spec.classifier, spec.denoiser, spec.generator)
+    defense = DEFENSES.get(spec.name).build(sources, spec.chain, spec.projection).to(device)
     if spec.runtime == TORCH:
         return defense
     if not isinstance(defense, ChainDefense):
@@ -123,7 +123,7 @@ def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
         "classifier": {"path": spec.classifier, "sha256": file_sha256(spec.classifier)},
         "denoiser": _file_info(spec.denoiser), "generator": _file_info(spec.generator),
         "defense": defense.describe(),
-        "attack": {**(attack.describe() if attack else {"attack": "none"}),
+        "attack": {**(attack.describe() if attack else {"attack": NO_ATTACK}),
                    "bpda": white_box and (config.attack_options.bpda or not defense.differentiable)},
         "clean": clean.to_dict(), "attacked": attacked.to_dict() if attacked else None,
         "device": device, "seconds": round(time.perf_counter() - started, 2), **provenance(config.command, config.seed),

@@ -35,11 +35,11 @@ class RowCheck:
 
 
 def changed_checkpoints(row: dict[str, Any]) -> list[str]:
-    """Recorded checkpoints whose bytes on disk differ from the ones the row was made with."""
+    """Recorded checkpoints that are missing, or whose bytes differ from the ones the row was made with."""
     changed = []
     for key in ("classifier", "denoiser", "generator"):
         entry = row.get(key)
-        if entry and file_sha256(entry["path"]) != entry["sha256"]:
+        if entry and (not Path(entry["path"]).is_file() or file_sha256(entry["path"]) != entry["sha256"]):
             changed.append(entry["path"])
     return changed
 
@@ -62,7 +62,7 @@ def rerun_row(path: Path) -> tuple[dict[str, Any], list[RowCheck]]:
     row = json.loads(Path(path).read_text())
     changed = changed_checkpoints(row)
     if changed:
-        raise MaladeError(f"{path}: checkpoint(s) changed since the row was made: {', '.join(changed)}")
+        raise MaladeError(f"{path}: checkpoint(s) missing or changed since the row was made: {', '.join(changed)}")
     new = run_eval(EvalConfig.from_params(recorded_params(row["command"]), row["command"]))
     checks = [RowCheck(part, row[part]["accuracy"], tuple(row[part]["ci95"]), new[part]["accuracy"],
                        new[part]["correct"], new[part]["n"]) for part in ("clean", "attacked")]

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomic
-from ..attacks import ATTACKS
-from ..defenses import DEFENSES
+from ..attacks import ATTACKS, PGD, BlackBox
+from ..defenses import DEFENSES, Malade
 from .plots import plot_accuracy_vs_eps, plot_accuracy_vs_steps
 from .report import markdown_header, markdown_row
 from .stats import Accuracy
@@ -113,7 +113,7 @@ def eps_of(record: Record) -> float | None:
 
 
 def blackbox(records: list[Record]) -> list[Record]:
-    return [r for r in records if r["attack"]["attack"] == "blackbox"]
+    return [r for r in records if r["attack"]["attack"] == BlackBox.name]
 
 
 def table1(records: list[Record]) -> str:
@@ -169,7 +169,7 @@ def sigma_grid(records: list[Record]) -> str:
 
 def table5(records: list[Record]) -> str:
     """Only the attack settings run at several sigma (per classifier), so the caption counts what is shown."""
-    malade = [r for r in records if r["defense"]["defense"] == "malade" and r.get("attacked")]
+    malade = [r for r in records if r["defense"]["defense"] == Malade.name and r.get("attacked")]
     chosen = [r for rs in group(malade, lambda r: (classifier(r), attack_label(r))).values()
               if len({sigma_of(r) for r in rs}) > 1 for r in rs]
     return section("Table 5 – Malade over the sDAE's σ", chosen,
@@ -200,7 +200,7 @@ def adaptive_grid(records: list[Record]) -> str:
 
 
 def table_adaptive(records: list[Record]) -> str:
-    chosen = [r for r in records if r["attack"]["attack"] == "pgd"]
+    chosen = [r for r in records if r["attack"]["attack"] == PGD.name]
     return section("Adaptive attacks – PGD through the chain (EOT) and with BPDA", chosen,
                    lambda rs: per_classifier(rs, adaptive_grid))
 

@@ -11,12 +11,14 @@ from ..checkpoint import Checkpoint
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import build_model
+from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..provenance import checkpoint_provenance
 from .distill import distill_gap, distill_loss
-from .loop import Log, fit
+from .loop import FitSettings, Log, fit
 from .metrics import accuracy, reconstruction_mse
 from .objectives import class_balance_weights, classifier_loss, dae_loss
 
+DISTILL_PROBE_IMAGES = 1000  # validation images on which the student is compared with its teacher
 
 @dataclass
 class TrainSettings:
@@ -30,6 +32,28 @@ class TrainSettings:
     dataset: str = "fashion-mnist"
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loop(self) -> FitSettings:
+        return FitSettings(self.epochs, self.batch_size, self.lr, self.seed, self.device)
+
+
+@dataclass(frozen=True)
+class Denoiser:
+    """The (s)DAE to train: its width and kernel, optionally warm-started from a checkpoint of that shape."""
+
+    channels: int = DEFAULT_CHANNELS
+    kernel: int = DEFAULT_KERNEL
+    init: Checkpoint | None = None
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """The frozen classifier whose cross-entropy makes a DAE an sDAE (Eq. 8)."""
+
+    classifier: nn.Module
+    sha256: str | None = None  # recorded, so a chain can tell which classifier its sDAE was trained under
+    ce_weight: float | None = None  # None: 2 sigma^2, the paper's
 
 
 @dataclass
@@ -57,11 +81,9 @@ def train_classifier(arch: str, train: ImageSet, val: ImageSet, settings: TrainS
                               "num_classes": train.num_classes}
     torch.manual_seed(settings.seed)
     model = build_model(config).to(settings.device)
-    history = fit(
-        model, classifier_loss(model), train, epochs=settings.epochs, batch_size=settings.batch_size,
-        lr=settings.lr, seed=settings.seed, device=settings.device,
-        validate=lambda: {"val_accuracy": accuracy(model, val, settings.device)}, log=log, desc=f"classifier {arch}",
-    )
+    history = fit(model, classifier_loss(model), train, settings.loop,
+                  validate=lambda: {"val_accuracy": accuracy(model, val, settings.device)}, log=log,
+                  desc=f"classifier {arch}")
     config.update(_provenance(settings, history, train))
     return Trained(model.cpu().eval(), config)
 
@@ -93,22 +115,23 @@ def _warm_start(model: nn.Module, init: Checkpoint) -> None:
     model.load_state_dict(source)
 
 
-def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma: float = 0.3, channels: int = 64,
-              kernel: int = 5, classifier: nn.Module | None = None, ce_weight: float | None = None,
-              classifier_sha256: str | None = None, init: Checkpoint | None = None, log: Log = print) -> Trained:
-    """Train a DAE (Eq. 5), or with a frozen ``classifier`` the supervised sDAE (Eq. 8).
+def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma: float = 0.3,
+              denoiser: Denoiser | None = None, supervision: Supervision | None = None, log: Log = print) -> Trained:
+    """Train a DAE (Eq. 5), or with ``supervision`` by a frozen classifier the sDAE (Eq. 8).
 
-    ``init`` warm-starts from another (s)DAE of the same shape: an sDAE for a new classifier then
-    needs an epoch or two instead of a full run, since the reconstruction part carries over.
+    ``denoiser.init`` warm-starts from another (s)DAE of the same shape: an sDAE for a new classifier
+    then needs an epoch or two instead of a full run, since the reconstruction part carries over.
     """
-    kind = "sdae" if classifier is not None else "dae"
-    config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": channels,
-                              "kernel": kernel, "sigma": sigma}
-    model = _initial_model(config, settings, init)
-    weights = None
-    if classifier is not None:
-        classifier = _frozen(classifier, settings.device)
+    denoiser = denoiser or Denoiser()
+    kind = "sdae" if supervision is not None else "dae"
+    config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": denoiser.channels,
+                              "kernel": denoiser.kernel, "sigma": sigma}
+    model = _initial_model(config, settings, denoiser.init)
+    classifier, weights, ce_weight = None, None, None
+    if supervision is not None:
+        classifier = _frozen(supervision.classifier, settings.device)
         weights = class_balance_weights(train.labels, train.num_classes)
+        ce_weight = supervision.ce_weight
 
     def validate() -> dict[str, float]:
         metrics = {"val_recon_mse": reconstruction_mse(model, val, settings.device)}
@@ -116,38 +139,34 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
             metrics["val_accuracy_on_recon"] = accuracy(classifier, val, settings.device, transform=model)
         return metrics
 
-    history = fit(
-        model, dae_loss(model, sigma, classifier, weights, ce_weight), train, epochs=settings.epochs,
-        batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, device=settings.device,
-        validate=validate, log=log, desc=kind,
-    )
+    history = fit(model, dae_loss(model, sigma, classifier, weights, ce_weight), train, settings.loop,
+                  validate=validate, log=log, desc=kind)
     config.update(_provenance(settings, history, train))
     if classifier is not None:
         config["ce_weight"] = 2 * sigma**2 if ce_weight is None else ce_weight
-    if classifier_sha256:
-        config["classifier_sha256"] = classifier_sha256
+    if supervision is not None and supervision.sha256:
+        config["classifier_sha256"] = supervision.sha256
     if classifier is not None:
         classifier.cpu()
     return Trained(model.cpu().eval(), config)
 
 
 def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, val: ImageSet, settings: TrainSettings,
-                 *, channels: int, kernel: int, kl_weight: float = 0.0, init: Checkpoint | None = None,
-                 val_images: int = 1000, log: Log = print) -> Trained:
-    """Train a (cheaper) sDAE of ``channels`` x ``kernel`` to reproduce ``teacher`` on chain states.
+                 *, student: Denoiser, kl_weight: float = 0.0, log: Log = print) -> Trained:
+    """Train a (cheaper) ``student`` sDAE to reproduce ``teacher`` on chain states.
 
     The student keeps the teacher's sigma, so an exported chain uses the same step schedule;
-    ``init`` warm-starts it from an earlier student of the same shape.
+    ``student.init`` warm-starts it from an earlier student of the same shape.
     """
     sigma = float(teacher.config["sigma"])
-    config: dict[str, Any] = {"kind": "sdae", "input_shape": list(train.input_shape), "channels": channels,
-                              "kernel": kernel, "sigma": sigma,
+    config: dict[str, Any] = {"kind": "sdae", "input_shape": list(train.input_shape), "channels": student.channels,
+                              "kernel": student.kernel, "sigma": sigma,
                               "distilled_from": {"file": teacher.path.name, "sha256": teacher.sha256},
                               "classifier_sha256": classifier.sha256, "kl_weight": kl_weight}
-    model = _initial_model(config, settings, init)
+    model = _initial_model(config, settings, student.init)
     frozen_teacher = _frozen(teacher.model, settings.device)
     frozen_classifier = _frozen(classifier.model, settings.device)
-    probe = val.subset(slice(0, min(val_images, len(val))))
+    probe = val.subset(slice(0, min(DISTILL_PROBE_IMAGES, len(val))))
     probe_x = torch.from_numpy(probe.images).to(settings.device)
     probe_y = torch.from_numpy(probe.labels).to(settings.device)
 
@@ -155,11 +174,8 @@ def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, v
         return {"val_gap_to_teacher": distill_gap(model, frozen_teacher, frozen_classifier, probe_x, probe_y, sigma),
                 "val_accuracy_on_recon": accuracy(frozen_classifier, val, settings.device, transform=model)}
 
-    history = fit(
-        model, distill_loss(model, frozen_teacher, frozen_classifier, sigma, kl_weight), train, epochs=settings.epochs,
-        batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed, device=settings.device,
-        validate=validate, log=log, desc="distil",
-    )
+    history = fit(model, distill_loss(model, frozen_teacher, frozen_classifier, sigma, kl_weight), train,
+                  settings.loop, validate=validate, log=log, desc="distil")
     config.update(_provenance(settings, history, train))
     teacher.model.cpu()
     classifier.model.cpu()

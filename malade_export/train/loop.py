@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,24 +28,24 @@ def batches(
         )
 
 
-def fit(
-    model: nn.Module,
-    loss_fn: LossFn,
-    train: ImageSet,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    device: torch.device | str,
-    validate: Callable[[], dict[str, float]],
-    log: Log = print,
-    desc: str = "train",
-) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class FitSettings:
+    """What the loop itself needs: epochs, Adam's step and the batches, their seed and device."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    device: torch.device | str
+
+
+def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSettings,
+        validate: Callable[[], dict[str, float]], log: Log = print, desc: str = "train") -> list[dict[str, float]]:
     """Train ``model`` in place; returns per-epoch history (mean train loss + validation metrics)."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    epochs, batch_size, device = settings.epochs, settings.batch_size, settings.device
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=settings.lr)
     history: list[dict[str, float]] = []
     for epoch in range(1, epochs + 1):
         model.train()

@@ -1,3 +1,4 @@
+"""The Langevin chain (chain/): MagNet as its one-step case, fresh noise, votes, the schedule, refused settings."""
 import pytest
 import torch
 
