@@ -88,13 +88,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def load_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
-    """Rebuild the network stored at ``path``; refuses pickles, corrupt files, wrong kinds and non-finite weights.
-
-    The config is checked against a schema and the header's tensor table against the network the
-    config describes (built on the meta device, allocating nothing) before any tensor is read.
-    """
-    path = Path(path)
+def _inspect(path: Path, expect_kind: str | tuple[str, ...] | None) -> tuple[dict[str, Any], nn.Module]:
     if not path.is_file():
         raise MaladeError(f"checkpoint {path} does not exist")
     header, config = _read_header(path)
@@ -106,6 +100,22 @@ def load_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None 
     except (RuntimeError, ValueError) as exc:  # e.g. an input too small for the architecture's strides
         raise MaladeError(f"{path}: its config does not build a network: {_first_line(exc)}") from None
     check_tensors(path, header, _expected_tensors(model))
+    return config, model
+
+
+def inspect_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The config of the checkpoint at ``path``, checked (schema, tensor table) without reading a tensor."""
+    return _inspect(Path(path), expect_kind)[0]
+
+
+def load_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:
+    """Rebuild the network stored at ``path``; refuses pickles, corrupt files, wrong kinds and non-finite weights.
+
+    The config is checked against a schema and the header's tensor table against the network the
+    config describes (built on the meta device, allocating nothing) before any tensor is read.
+    """
+    path = Path(path)
+    config, model = _inspect(path, expect_kind)
     try:
         state = load_file(str(path))
     except (SafetensorError, RuntimeError, OSError) as exc:

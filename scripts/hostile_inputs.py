@@ -69,7 +69,8 @@ def child(row: str, work: Path) -> dict[str, Any]:
     out = work / "out"
     out.mkdir(exist_ok=True)
     kind, _, arg = row.partition(":")
-    clf, sdae, dae = WEIGHTS / "classifier_a.safetensors", WEIGHTS / "sdae_a_c48k5_e10.safetensors", WEIGHTS / "dae.safetensors"
+    clf, sdae = WEIGHTS / "classifier_a.safetensors", WEIGHTS / "sdae_a_c48k5_e10.safetensors"
+    dae = WEIGHTS / "dae.safetensors"
     x1 = np.full((1, 1, 28, 28), 0.5, np.float32)
     if kind == "ckpt":  # a tampered checkpoint fed to malade-export
         changes = json.loads(arg)
@@ -175,7 +176,8 @@ def _row(family: str, name: str, row: str, onnx: Path | None, expect_ok: bool = 
     if runas:
         os.chmod(work, 0o777)
     result, stderr = _spawn(row, work, onnx, runas)
-    left = sorted(str(p.relative_to(work / "out")) for p in (work / "out").rglob("*")) if (work / "out").exists() else []
+    out = work / "out"
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) if out.exists() else []
     shutil.rmtree(work, ignore_errors=True)
     message = result["message"]
     traceback = "Traceback" in message or "Traceback" in stderr
@@ -204,7 +206,7 @@ def _kills(count: int, onnx_dir: Path) -> list[dict[str, Any]]:
     signals = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
     for index in range(count):
         sig = signals[index % 3]
-        delay = total * (0.3 + 0.75 * index / max(1, count - 1))
+        delay = total * (0.15 + 0.75 * index / max(1, count - 1))  # the clock of a loaded machine varies
         folder = Path(tempfile.mkdtemp(prefix="hostile-kill-"))
         proc = subprocess.Popen([*command, str(folder / "o.onnx")], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
@@ -321,8 +323,8 @@ def main() -> None:
         f"not ok: {sum(not r['ok'] for r in rows)}; tracebacks: {sum(r['traceback'] for r in rows)}; "
         f"files left: {sum(len(r['left']) for r in rows)}.",
         f"Refusals: slowest {max(r['seconds'] for r in refusals) * 1000:.0f} ms, largest added peak "
-        f"{max(r['added_mb'] for r in refusals):.0f} MB, largest process peak {max(r['peak_mb'] for r in refusals):.0f} MB "
-        "(imports included).",
+        f"{max(r['added_mb'] for r in refusals):.0f} MB, largest process peak "
+        f"{max(r['peak_mb'] for r in refusals):.0f} MB (imports included).",
         f"OpenVINO: {bf16}.",
     ]
     text = "\n".join(lines + summary) + "\n"

@@ -69,7 +69,7 @@ def tamper_onnx(src: Path, dst: Path, metadata: dict[str, str] | None = None, na
     if noise_dims is not None:
         (noise,) = [i for i in model.graph.input if i.name == "noise"]
         dims = noise.type.tensor_type.shape.dim
-        for dim, value in zip(dims, noise_dims):
+        for dim, value in zip(dims, noise_dims, strict=True):
             if isinstance(value, int):
                 dim.dim_value = value
             else:

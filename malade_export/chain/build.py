@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import Checkpoint, load_checkpoint
+from ..checkpoint import Checkpoint, inspect_checkpoint, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
-from .langevin import MaladeDefense
+from .langevin import MaladeDefense, check_chain_size
 from .presets import DEFAULT_PRESET, preset
 
 
@@ -48,8 +48,11 @@ def load_defense(classifier: str | Path | None = None, dae: str | Path | None = 
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
     """
     bundled = preset(preset_name)
-    clf = load_checkpoint(classifier or bundled.classifier, "classifier")
-    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
+    check_chain_size(steps, votes)
+    sources = (classifier or bundled.classifier, "classifier"), (dae or bundled.sdae, DENOISERS.names())
+    for path, kinds in sources:  # both files' configs are checked before either's tensors are read
+        inspect_checkpoint(path, kinds)
+    clf, den = (load_checkpoint(path, kinds) for path, kinds in sources)
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "
