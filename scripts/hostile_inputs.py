@@ -193,6 +193,11 @@ def _row(family: str, name: str, row: str, onnx: Path | None, expect_ok: bool = 
             "peak_mb": result["peak_mb"], "refusal": not expect_ok}
 
 
+def _default_sigint() -> None:
+    """A job started in the background ignores SIGINT, and its children inherit that: undo it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _kills(count: int, onnx_dir: Path) -> list[dict[str, Any]]:
     """SIGKILL / SIGTERM / SIGINT an export of the default model at ``count`` points across its run."""
     command = [sys.executable, "-c", "from malade_export.cli.export import main; main()", "--steps", "3"]
@@ -209,7 +214,7 @@ def _kills(count: int, onnx_dir: Path) -> list[dict[str, Any]]:
         delay = total * (0.15 + 0.75 * index / max(1, count - 1))  # the clock of a loaded machine varies
         folder = Path(tempfile.mkdtemp(prefix="hostile-kill-"))
         proc = subprocess.Popen([*command, str(folder / "o.onnx")], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
         time.sleep(delay)
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)

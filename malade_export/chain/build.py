@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import Checkpoint, inspect_checkpoint, load_checkpoint
+from ..checkpoint import Checkpoint, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
@@ -49,10 +49,10 @@ def load_defense(classifier: str | Path | None = None, dae: str | Path | None = 
     """
     bundled = preset(preset_name)
     check_chain_size(steps, votes)
-    sources = (classifier or bundled.classifier, "classifier"), (dae or bundled.sdae, DENOISERS.names())
-    for path, kinds in sources:  # both files' configs are checked before either's tensors are read
-        inspect_checkpoint(path, kinds)
-    clf, den = (load_checkpoint(path, kinds) for path, kinds in sources)
+    # the denoiser first: its checks cost milliseconds, while the first classifier built on the meta
+    # device initialises PyTorch's shape machinery (seconds on a loaded machine, once per process)
+    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
+    clf = load_checkpoint(classifier or bundled.classifier, "classifier")
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "
