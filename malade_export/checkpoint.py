@@ -88,12 +88,21 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _inspect(path: Path, expect_kind: str | tuple[str, ...] | None) -> tuple[dict[str, Any], nn.Module]:
+def _checked_header(path: Path, expect_kind: str | tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any]]:
     if not path.is_file():
         raise MaladeError(f"checkpoint {path} does not exist")
     header, config = _read_header(path)
     kinds = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
-    validate_config(path, config, kinds)
+    return header, validate_config(path, config, kinds)
+
+
+def check_config(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The checkpoint's config, read from its header and checked against the schema; nothing else is read."""
+    return _checked_header(Path(path), expect_kind)[1]
+
+
+def _inspect(path: Path, expect_kind: str | tuple[str, ...] | None) -> tuple[dict[str, Any], nn.Module]:
+    header, config = _checked_header(path, expect_kind)
     try:
         with torch.device("meta"):
             model = build_model(config)
@@ -101,11 +110,6 @@ def _inspect(path: Path, expect_kind: str | tuple[str, ...] | None) -> tuple[dic
         raise MaladeError(f"{path}: its config does not build a network: {_first_line(exc)}") from None
     check_tensors(path, header, _expected_tensors(model))
     return config, model
-
-
-def inspect_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The config of the checkpoint at ``path``, checked (schema, tensor table) without reading a tensor."""
-    return _inspect(Path(path), expect_kind)[0]
 
 
 def load_checkpoint(path: str | Path, expect_kind: str | tuple[str, ...] | None = None) -> Checkpoint:

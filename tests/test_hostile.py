@@ -244,7 +244,7 @@ def _kill_export_at(delay: float, sig: int, folder: Path, ckpts: dict[str, Path]
                str(ckpts["classifier"]), "--sdae", str(ckpts["sdae"]), "--steps", "3", str(folder / "o.onnx")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # background jobs ignore it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # background jobs ignore
     time.sleep(delay)
     proc.send_signal(sig)  # no effect if it already finished
     return proc.wait(timeout=60)

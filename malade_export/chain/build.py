@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import Checkpoint, load_checkpoint
+from ..checkpoint import Checkpoint, check_config, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
@@ -49,10 +49,13 @@ def load_defense(classifier: str | Path | None = None, dae: str | Path | None = 
     """
     bundled = preset(preset_name)
     check_chain_size(steps, votes)
-    # the denoiser first: its checks cost milliseconds, while the first classifier built on the meta
-    # device initialises PyTorch's shape machinery (seconds on a loaded machine, once per process)
-    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
-    clf = load_checkpoint(classifier or bundled.classifier, "classifier")
+    clf_path, den_path = classifier or bundled.classifier, dae or bundled.sdae
+    check_config(clf_path, "classifier")  # both configs refused or accepted before either file's tensors are read
+    check_config(den_path, DENOISERS.names())
+    # the denoiser first: the first classifier built on the meta device initialises PyTorch's shape
+    # machinery (about a second on a loaded machine, once per process)
+    den = load_checkpoint(den_path, DENOISERS.names())
+    clf = load_checkpoint(clf_path, "classifier")
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "
