@@ -24,6 +24,10 @@ _EXPORTS = {
     "seeded_noise": "malade_export.noise",
     "fresh_seeds": "malade_export.noise",
     "MaladeError": "malade_export.errors",
+    "load_classifier": "malade_export.classifier_sources",
+    "InputConventions": "malade_export.classifier_sources",
+    "defend": "malade_export.defend_pipeline",
+    "DefendConfig": "malade_export.defend_pipeline",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -23,4 +23,10 @@ bash cpp_bench/fetch_ort_root.sh cpp_bench/build/onnxruntime "$VENV/bin/python" 
 "$VENV/bin/pip" install -q setuptools
 "$VENV/bin/pip" install -q ruff==0.17.6
 "$VENV/bin/ruff" check .
+# Serving tests: tritonclient in the venv; the tritonserver binary unpacked from the nvidia-pytriton wheel
+# into .triton/, outside the venv (never pip-installed: its numpy<2 pin must not reach the package).
+"$VENV/bin/pip" install -q 'tritonclient[grpc,http]>=2.40'
+bash scripts/install_tritonserver.sh .triton "$VENV/bin/python" \
+  || echo "test.sh: could not install tritonserver; the Triton server tests will skip"
+export MALADE_TRITONSERVER="$PWD/.triton"
 exec "$VENV/bin/python" -m pytest -q "$@"

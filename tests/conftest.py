@@ -34,17 +34,18 @@ def slice_data():
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, slice_data) -> dict[str, Path]:
-    """Classifier D (fast MLP) and a narrow sDAE / DAE trained for one epoch on the slice."""
+    """Classifier D (fast MLP, one epoch) and a narrow sDAE / DAE (two epochs: enough to pass the usefulness check)."""
     torch.set_num_threads(1)
     fit, val, _ = slice_data
     folder = tmp_path_factory.mktemp("ckpt")
     settings = TrainSettings(epochs=1, batch_size=64, command="pytest")
     clf = train_classifier("D", fit, val, settings, log=quiet)
     paths = {"classifier": save_checkpoint(clf.model, clf.config, folder / "clf")}
-    sdae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3),
+    denoiser_settings = TrainSettings(epochs=2, batch_size=64, command="pytest")
+    sdae = train_dae(fit, val, denoiser_settings, denoiser=Denoiser(8, 3),
                      supervision=Supervision(clf.model, file_sha256(paths["classifier"])), log=quiet)
     paths["sdae"] = save_checkpoint(sdae.model, sdae.config, folder / "sdae")
-    dae = train_dae(fit, val, settings, denoiser=Denoiser(8, 3), log=quiet)
+    dae = train_dae(fit, val, denoiser_settings, denoiser=Denoiser(8, 3), log=quiet)
     paths["dae"] = save_checkpoint(dae.model, dae.config, folder / "dae")
     return paths
 

@@ -35,7 +35,8 @@ def test_sdae_init_warm_starts_from_a_dae_and_keeps_its_architecture(tmp_path, t
     out = tmp_path / "warm"
     result = CliRunner().invoke(main, [
         "train-sdae", "--classifier", str(tiny_checkpoints["classifier"]), "--init", str(tiny_checkpoints["dae"]),
-        "--epochs", "1", "--limit", "64", "--data-dir", str(slice_dir), "--val-size", "300", "--out", str(out)])
+        "--epochs", "1", "--limit", "64", "--data-dir", str(slice_dir), "--val-size", "300", "--out", str(out),
+        "--force"])  # 64 images are not meant to pass the usefulness check; the warm start is what is tested
     assert result.exit_code == 0, result.output
     warm = load_checkpoint(tmp_path / "warm.safetensors", "sdae")
     start = load_checkpoint(tiny_checkpoints["dae"], "dae")
@@ -63,7 +64,7 @@ def test_distil_sdae_shrinks_the_gap_to_its_teacher_and_records_it(tmp_path, tin
         "distill-sdae", "--teacher", str(tiny_checkpoints["sdae"]), "--classifier", str(tiny_checkpoints["classifier"]),
         "--channels", "4", "--kernel", "3", "--kl-weight", "1", "--epochs", "2", "--limit", "512",
         "--data-dir", str(slice_dir),
-        "--val-size", "300", "--out", str(out)])
+        "--val-size", "300", "--out", str(out), "--force"])  # a 4-channel student on 512 images may fail the check
     assert result.exit_code == 0, result.output
     student = load_checkpoint(tmp_path / "student.safetensors", "sdae")
     teacher = load_checkpoint(tiny_checkpoints["sdae"], "sdae")

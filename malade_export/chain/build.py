@@ -40,22 +40,29 @@ class LoadedDefense:
     dae: Checkpoint
 
 
-def load_defense(classifier: str | Path | None = None, dae: str | Path | None = None, *, steps: int = 10,
+def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
                  schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
                  magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
     """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
 
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
+    ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
+    a user's classifier takes the input conventions its sDAE was trained with, unless loaded here.
     """
+    from ..classifier_sources import InputConventions, load_classifier
+
     bundled = preset(preset_name)
     check_chain_size(steps, votes)
-    clf_path, den_path = classifier or bundled.classifier, dae or bundled.sdae
-    check_config(clf_path, "classifier")  # both configs refused or accepted before either file's tensors are read
+    clf_source, den_path = classifier or bundled.classifier, dae or bundled.sdae
+    own_checkpoint = str(clf_source).endswith(".safetensors")
+    if own_checkpoint:  # both configs refused or accepted before either file's tensors are read
+        check_config(clf_source, "classifier")
     check_config(den_path, DENOISERS.names())
-    # the denoiser first: the first classifier built on the meta device initialises PyTorch's shape
-    # machinery (about a second on a loaded machine, once per process)
     den = load_checkpoint(den_path, DENOISERS.names())
-    clf = load_checkpoint(clf_path, "classifier")
+    conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
+    clf = load_classifier(clf_source, conventions=conventions,
+                          input_shape=None if own_checkpoint else tuple(den.config["input_shape"]),
+                          data_name=f"{den.config['kind']} {den.path.name}")
     if clf.config["input_shape"] != den.config["input_shape"]:
         raise MaladeError(
             f"checkpoints disagree on input shape: classifier {clf.path.name} takes {clf.config['input_shape']}, "

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..atomic import refuse_overwrite
+from .classifier_options import source_option_list
 from .common import TerseCommand, command_line, one_line_errors
 from .options import (
     DataOptions,
@@ -14,6 +15,7 @@ from .options import (
     chain_options,
     data_options,
     defense_options,
+    option_group,
     run_options,
 )
 
@@ -21,6 +23,7 @@ from .options import (
 @click.command("eval", cls=TerseCommand)
 @data_options(val_size=False)
 @defense_options
+@option_group(source_option_list(with_classifier=False))
 @chain_options(parse=False)
 @attack_options
 @click.option("--holdout", default=150, show_default=True, type=click.IntRange(0),
@@ -45,7 +48,9 @@ def eval_cmd(data: DataOptions, force: bool, **params: Any) -> None:
     if params["out"]:
         refuse_overwrite([Path(params["out"]), Path(params["out"]).with_suffix(".md")], force)
     params["classifier"], params["sdae"] = _bundled_defaults(params["defense"], params["classifier"], params["sdae"])
-    config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir}, command_line())
+    config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir,
+                                     "image_size": data.image_size, "skip_bad_images": data.skip_bad_images,
+                                     "test_fraction": data.test_fraction}, command_line())
     record = run_eval(config)
     clean, attacked = (Accuracy(r["correct"], r["n"]) if r else None for r in (record["clean"], record["attacked"]))
     click.echo(f"{config.defense.name} / {config.attack}: clean {clean}"

@@ -10,11 +10,13 @@ import click
 
 from .. import __version__
 from ..errors import MaladeError
+from .classifier_options import CLASSIFIER_HELP, classifier_options
 from .common import TerseCommand, one_line_errors
 from .options import RegistryChoice, chain_options, option_group
 
 if TYPE_CHECKING:
     from ..chain import ChainSettings
+    from ..classifier_sources.spec import ClassifierSpec
 
 def _format_for(out: Path, fmt: str | None) -> str:
     if fmt:
@@ -88,8 +90,7 @@ export_options = option_group([
 @click.command(name="malade-export", cls=TerseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @one_line_errors  # outermost: the option groups' parsing (a bad --schedule) fails in one line too
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
-              help="Classifier checkpoint [default: bundled classifier A, Fashion-MNIST].")
+@classifier_options(required=False, help_text=CLASSIFIER_HELP + " [default: bundled classifier A, Fashion-MNIST]")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
               help="sDAE (or DAE, giving Mala) checkpoint [default: the bundled 48-channel sDAE trained under "
                    "classifier A].")
@@ -97,7 +98,7 @@ export_options = option_group([
 @click.option("--magnet", is_flag=True, help="Export MagNet instead: one noiseless step to r(x) (use with a DAE).")
 @export_options
 @click.version_option(__version__, prog_name="malade-export")
-def main(out: str, classifier: str | None, sdae: str | None, chain: ChainSettings, magnet: bool,
+def main(out: str, classifier: ClassifierSpec, sdae: str | None, chain: ChainSettings, magnet: bool,
          settings: ExportSettings) -> None:
     """Export the Malade defence (sDAE purification + classifier) as ONE graph file OUT.
 
@@ -108,7 +109,16 @@ def main(out: str, classifier: str | None, sdae: str | None, chain: ChainSetting
     _export(Path(out), classifier, sdae, chain, magnet, settings)
 
 
-def _export(out: Path, classifier: str | None, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
+def _classifier(spec: ClassifierSpec, sdae: str | None) -> Any:
+    """A path for load_defense (a user's conventions then come from the sDAE), or the classifier loaded as declared."""
+    if spec.classifier is None or spec.is_plain:
+        return spec.classifier
+    from ..chain import preset
+
+    return spec.load(denoiser=sdae or preset().sdae)
+
+
+def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
             settings: ExportSettings) -> None:
     from ..atomic import check_output
     from ..chain.build import load_defense
@@ -125,8 +135,9 @@ def _export(out: Path, classifier: str | None, sdae: str | None, chain_settings:
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")
-    loaded = load_defense(classifier, sdae, steps=chain_settings.steps, schedule=chain_settings.schedule,
-                          clip=chain_settings.clip, votes=chain_settings.votes, magnet=magnet)
+    loaded = load_defense(_classifier(classifier, sdae), sdae, steps=chain_settings.steps,
+                          schedule=chain_settings.schedule, clip=chain_settings.clip, votes=chain_settings.votes,
+                          magnet=magnet)
     result = export_defense(loaded, out, fmt, noise_mode, settings.dtype, settings.opset, settings.verify, target)
     chain, votes = loaded.defense, chain_settings.votes
     click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, "

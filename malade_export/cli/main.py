@@ -6,8 +6,10 @@ import click
 from .. import __version__
 from .bench import bench_cmd
 from .common import TerseGroup
+from .defend import defend_cmd
 from .eval import eval_cmd
 from .export import main as export_cmd
+from .serve import serve_cmd, triton_repo_cmd
 from .train import distill_sdae_cmd, train_classifier_cmd, train_dae_cmd, train_sdae_cmd
 from .train_gan import train_gan_cmd
 
@@ -25,4 +27,7 @@ main.add_command(distill_sdae_cmd)
 main.add_command(bench_cmd)
 main.add_command(eval_cmd)
 main.add_command(train_gan_cmd)
+main.add_command(defend_cmd)
 main.add_command(export_cmd, name="export")  # the same command as `malade-export`
+main.add_command(triton_repo_cmd)
+main.add_command(serve_cmd)

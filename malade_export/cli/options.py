@@ -68,22 +68,45 @@ def option_group(options: list[Decorator], into: str | None = None,
 class DataOptions:
     dataset: str
     data_dir: str | None
-    val_size: int | None  # training images held out for validation (None where a command reads only the test split)
+    val_size: int | None  # training images held out for validation (None: 5,000 or a tenth of a smaller set)
+    image_size: str | None = None  # "H" or "HxW", parsed by the data layer
+    skip_bad_images: bool = False
+    test_fraction: float = 0.2
+
+    def read_options(self) -> Any:
+        """How the data layer reads ``dataset`` (a ``malade_export.data.ReadOptions``)."""
+        from ..data import ReadOptions, parse_image_size
+
+        return ReadOptions(data_dir=self.data_dir, image_size=parse_image_size(self.image_size),
+                           skip_bad_images=self.skip_bad_images, test_fraction=self.test_fraction)
+
+
+DATASET_HELP = ("fashion-mnist, mnist, idx:<folder> (IDX files), folder:<dir> (an image folder, one subfolder per "
+                "class), npz:<file> (arrays x, y) or cifar10-bin:<dir> (CIFAR-10's binary batches); see docs/data.md.")
 
 
 def data_options(val_size: bool = True) -> Decorator:
-    """--dataset / --data-dir (/ --val-size) -> ``data: DataOptions``."""
+    """--dataset and how to read it (--data-dir, --image-size, --skip-bad-images, --test-fraction, --val-size)
+    -> ``data: DataOptions``."""
     options = [
-        click.option("--dataset", default="fashion-mnist", show_default=True,
-                     help="fashion-mnist, mnist, or idx:<folder> (any folder of IDX files)."),
+        click.option("--dataset", default="fashion-mnist", show_default=True, help=DATASET_HELP),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                     help="Folder with the IDX files [default: $MALADE_DATA_DIR, else "
+                     help="Folder with the IDX files of fashion-mnist or mnist [default: $MALADE_DATA_DIR, else "
                           "/usr/share/datasets/fashion-mnist for fashion-mnist]."),
+        click.option("--image-size", default=None, metavar="H[xW]",
+                     help="Resize every image to H x W (bilinear) [default: as stored]."),
+        click.option("--skip-bad-images", is_flag=True,
+                     help="Skip (and count) unreadable image files instead of stopping at the first."),
+        click.option("--test-fraction", default=0.2, show_default=True,
+                     type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     help="Share held out (seed 0) as the test split when the data has none of its own."),
     ]
     if val_size:
-        options.append(click.option("--val-size", default=5000, show_default=True,
-                                    help="Training images held out (fixed seed) for validation."))
-    return option_group(options, "data", lambda v: DataOptions(v["dataset"], v["data_dir"], v.get("val_size")))
+        options.append(click.option("--val-size", type=click.IntRange(1), default=None,
+                                    help="Training images held out (fixed seed) for validation "
+                                         "[default: 5000, or a tenth of the training set if smaller]."))
+    return option_group(options, "data", lambda v: DataOptions(
+        v["dataset"], v["data_dir"], v.get("val_size"), v["image_size"], v["skip_bad_images"], v["test_fraction"]))
 
 
 SCHEDULE_HELP = (
@@ -183,7 +206,8 @@ def defense_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Which defence from which checkpoints, and where its chain runs (read by ``EvalConfig.from_params``)."""
     options = [
         click.option("--classifier", type=PATH, default=None,
-                     help="Classifier checkpoint [default: the bundled classifier A, as malade-export]."),
+                     help="Classifier: a malade checkpoint, ONNX, TorchScript, .pt2, or module:callable "
+                          "(see docs/your-own-classifier.md) [default: the bundled classifier A, as malade-export]."),
         click.option("--defense", type=RegistryChoice(_defense_names), default="malade", show_default=True),
         click.option("--sdae", "--dae", type=PATH, default=None,
                      help="sDAE (malade) or DAE (mala, magnet) checkpoint [default: the bundled ones]."),

@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..data import ImageSet, load_split, train_val_split
+from ..classifier_sources.spec import ClassifierSpec
+from ..data import ImageSet, default_val_size, load_split, train_val_split
 from ..device import resolve_device
 from ..models import CLASSIFIERS
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
@@ -22,6 +23,8 @@ from ..train import (
     train_classifier,
     train_dae,
 )
+from ..train.usefulness import Usefulness, enforce
+from .classifier_options import classifier_options
 from .common import TerseCommand, command_line, one_line_errors
 from .options import DataOptions, RunOptions, data_options, option_group, run_options
 
@@ -47,18 +50,34 @@ def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Call
 
 
 def _load_data(data: DataOptions, limit: int | None) -> tuple[ImageSet, ImageSet, ImageSet]:
-    train_full = load_split(data.dataset, "train", data.data_dir)
-    test = load_split(data.dataset, "test", data.data_dir)
-    train, val = train_val_split(train_full, val_size=min(data.val_size or 0, len(train_full) - 1))
+    """(train, val, test); val is held out of the training split."""
+    read = data.read_options()
+    train_full = load_split(data.dataset, "train", options=read)
+    test = load_split(data.dataset, "test", options=read)
+    train, val = train_val_split(train_full, val_size=default_val_size(len(train_full), data.val_size))
     if limit:
         train = train.subset(slice(0, limit))
     return train, val, test
 
 
-def _settings(kw: dict[str, Any], data: DataOptions, run: RunOptions) -> TrainSettings:
+def _settings(kw: dict[str, Any], data: DataOptions, run: RunOptions, val: ImageSet) -> TrainSettings:
     return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=run.seed,
                          device=resolve_device(run.device), dataset=data.dataset, command=command_line(),
-                         extra={"val_size": data.val_size})
+                         extra={"val_size": len(val)})
+
+
+def _force_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write the checkpoint even if it fails the usefulness check (marked as failed; "
+                             "export refuses it).")(func)
+
+
+def _check(result: Trained, force: bool) -> None:
+    """Say how the held-out usefulness check went; stop here, before any file is written, if it failed."""
+    verdict = result.config["usefulness"]
+    enforce(result.config, force)
+    state = "passed" if verdict["passed"] else "FAILED (kept because of --force)"
+    click.echo(f"usefulness check {state}: {Usefulness(**verdict).summary()}")
 
 
 def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
@@ -76,7 +95,7 @@ def _save(result: Trained, out: str, test_metrics: dict[str, float]) -> None:
 def train_classifier_cmd(arch: str, data: DataOptions, run: RunOptions, **kw: Any) -> None:
     """Train classifier A-E with cross-entropy (Adam, batch 128)."""
     train, val, test = _load_data(data, kw["limit"])
-    result = train_classifier(arch, train, val, _settings(kw, data, run), log=click.echo)
+    result = train_classifier(arch, train, val, _settings(kw, data, run, val), log=click.echo)
     _save(result, run.out, {"test_accuracy": accuracy(result.model, test)})
 
 
@@ -100,38 +119,41 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 
 
 @click.command("train-dae", cls=TerseCommand)
+@_force_option
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_dae_cmd(data: DataOptions, run: RunOptions, sigma: float, channels: int | None, kernel: int | None,
-                  init_path: str | None, **kw: Any) -> None:
+def train_dae_cmd(data: DataOptions, run: RunOptions, force: bool, sigma: float, channels: int | None,
+                  kernel: int | None, init_path: str | None, **kw: Any) -> None:
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
     architecture = _architecture(channels, kernel, init_path)
     train, val, test = _load_data(data, kw["limit"])
-    result = train_dae(train, val, _settings(kw, data, run), sigma=sigma, denoiser=architecture, log=click.echo)
+    result = train_dae(train, val, _settings(kw, data, run, val), sigma=sigma, denoiser=architecture, log=click.echo)
+    _check(result, force)
     _save(result, run.out, {"test_recon_mse": reconstruction_mse(result.model, test)})
 
 
 @click.command("train-sdae", cls=TerseCommand)
-@click.option("--classifier", "classifier_path", required=True, type=click.Path(dir_okay=False),
-              help="Frozen classifier checkpoint whose cross-entropy supervises the sDAE.")
+@classifier_options(help_text="Frozen classifier whose cross-entropy supervises the sDAE: a malade checkpoint, ONNX, "
+                              "TorchScript, .pt2, or module:callable (runs your code) with --classifier-weights.")
 @click.option("--ce-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the classifier's cross-entropy [default: 2 sigma^2, the paper's Eq. 8].")
+@_force_option
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_weight: float | None,
-                   **kw: Any) -> None:
+def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier: ClassifierSpec, ce_weight: float | None,
+                   force: bool, **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
-    classifier = load_checkpoint(classifier_path, "classifier")
     architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"])
     train, val, test = _load_data(data, kw["limit"])
-    if list(train.input_shape) != classifier.config["input_shape"]:
-        raise click.ClickException(
-            f"classifier expects input {classifier.config['input_shape']} but {data.dataset} has "
-            f"{list(train.input_shape)}")
-    result = train_dae(train, val, _settings(kw, data, run), sigma=kw["sigma"], denoiser=architecture,
+    spec, classifier = classifier, classifier.load(train.input_shape, data.dataset,
+                                                   max(train.num_classes, test.num_classes))
+    result = train_dae(train, val, _settings(kw, data, run, val), sigma=kw["sigma"], denoiser=architecture,
                        supervision=Supervision(classifier.model, classifier.sha256, ce_weight), log=click.echo)
+    _check(result, force)
+    if not spec.is_plain:  # a user's classifier: export and eval reuse what was declared
+        result.config["classifier_conventions"] = spec.conventions().to_dict()
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_clean": accuracy(classifier.model, test),
@@ -152,10 +174,11 @@ def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier_path: str, ce_
               help="Warm-start from this student checkpoint (its channels and kernel are used).")
 @click.option("--kl-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Weight of KL(classifier on teacher's reconstruction || on student's), beside the pixel error.")
+@_force_option
 @training_options(default_epochs=10)
 @one_line_errors
 def distill_sdae_cmd(data: DataOptions, run: RunOptions, teacher_path: str, classifier_path: str,
-                     kl_weight: float, **kw: Any) -> None:
+                     kl_weight: float, force: bool, **kw: Any) -> None:
     """Distil an sDAE into a cheaper one that matches it on the states the Langevin chain visits."""
     architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"],
                                  default=(STUDENT_CHANNELS, STUDENT_KERNEL))
@@ -167,8 +190,9 @@ def distill_sdae_cmd(data: DataOptions, run: RunOptions, teacher_path: str, clas
         if list(train.input_shape) != shape:
             raise click.ClickException(
                 f"{name} expects input {shape} but {data.dataset} has {list(train.input_shape)}")
-    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run), student=architecture,
+    result = distill_sdae(teacher, classifier, train, val, _settings(kw, data, run, val), student=architecture,
                           kl_weight=kl_weight, log=click.echo)
+    _check(result, force)
     _save(result, run.out, {
         "test_recon_mse": reconstruction_mse(result.model, test),
         "test_accuracy_on_recon": accuracy(classifier.model, test, transform=result.model),

@@ -26,12 +26,12 @@ from .options import DataOptions, RunOptions, data_options, run_options
 def train_gan_cmd(data: DataOptions, run: RunOptions, **kw: Any) -> None:
     """Train Defense-GAN's WGAN-GP on the training split; saves the generator (kind "generator")."""
     from ..checkpoint import save_checkpoint
-    from ..data import load_split, train_val_split
+    from ..data import default_val_size, load_split, train_val_split
     from ..train import GanSettings, train_gan
     from ..train.gan import write_sample_grid
 
-    full = load_split(data.dataset, "train", data.data_dir)
-    train, _ = train_val_split(full, val_size=min(data.val_size or 0, len(full) - 1))
+    full = load_split(data.dataset, "train", options=data.read_options())
+    train, _ = train_val_split(full, val_size=default_val_size(len(full), data.val_size))
     if kw["limit"]:
         train = train.subset(slice(0, kw["limit"]))
     settings = GanSettings(iterations=kw["iterations"], batch_size=kw["batch_size"], lr=kw["lr"],

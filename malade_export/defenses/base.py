@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..chain import ChainSettings
+from ..checkpoint import Checkpoint
 from ..errors import MaladeError
 from ..registry import Registry
 from .projection import ReconstructionSettings
@@ -22,7 +23,7 @@ from .projection import ReconstructionSettings
 class DefenseSources:
     """The checkpoint files a defence is built from; which of them it needs is its own business."""
 
-    classifier: str | Path
+    classifier: str | Path | Checkpoint  # a path, or a classifier already loaded from any source
     denoiser: str | Path | None = None  # sDAE or DAE (the Langevin-chain defences)
     generator: str | Path | None = None  # WGAN generator (Defense-GAN)
 

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from ..chain import ChainSettings
-from ..checkpoint import load_checkpoint
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..classifier_sources import load_classifier
 from ..errors import MaladeError
 from .base import Defense, DefenseSources, register_defense
 from .projection import ReconstructionSettings, reconstruct
@@ -44,9 +45,9 @@ class DefenseGAN(Defense):
         return {"defense": self.name, **asdict(self.settings)}
 
     @classmethod
-    def from_checkpoints(cls, classifier: str | Path, generator: str | Path,
+    def from_checkpoints(cls, classifier: str | Path | Checkpoint, generator: str | Path,
                          settings: ReconstructionSettings = ReconstructionSettings()) -> DefenseGAN:
-        clf = load_checkpoint(classifier, "classifier")
+        clf = load_classifier(classifier)
         gen = load_checkpoint(generator, "generator")
         if clf.config["input_shape"] != gen.config["input_shape"]:
             raise MaladeError(f"classifier {clf.path.name} takes {clf.config['input_shape']} but generator "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..chain import ChainSettings
-from ..checkpoint import load_checkpoint
+from ..classifier_sources import load_classifier
 from .base import Defense, DefenseSources, register_defense
 from .projection import ReconstructionSettings
 
@@ -15,4 +15,4 @@ class NoDefense(Defense):
 
     @classmethod
     def build(cls, sources: DefenseSources, chain: ChainSettings, projection: ReconstructionSettings) -> NoDefense:
-        return cls(load_checkpoint(sources.classifier, "classifier").model)
+        return cls(load_classifier(sources.classifier).model)

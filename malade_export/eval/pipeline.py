@@ -16,7 +16,8 @@ import torch
 from ..attacks import FGSM, NO_ATTACK, Attack, AttackOptions
 from ..chain import ChainSettings
 from ..checkpoint import file_sha256
-from ..data import load_split
+from ..classifier_sources.spec import ClassifierSpec
+from ..data import ReadOptions, load_split, parse_image_size
 from ..defenses import DEFENSES, ChainDefense, Defense, DefenseSources, Malade, RuntimeChain
 from ..defenses.exported import TORCH
 from ..defenses.projection import ReconstructionSettings
@@ -38,6 +39,7 @@ class DefenseSpec:
     runtime: str = TORCH  # where a chain's forward pass runs: PyTorch or a registered runtime
     chain: ChainSettings = ChainSettings()
     projection: ReconstructionSettings = ReconstructionSettings()  # Defense-GAN's L and R
+    source: ClassifierSpec | None = None  # how to load a user's classifier (None: a malade checkpoint)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class EvalConfig:
     seed: int = 0
     device: str = "cpu"
     command: str = ""
+    image_size: str | None = None  # --image-size, as given ("H" or "HxW")
+    skip_bad_images: bool = False
+    test_fraction: float = 0.2  # held out as the test split when the data has none
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], command: str = "") -> EvalConfig:
@@ -63,10 +68,13 @@ class EvalConfig:
             classifier=params["classifier"], name=params["defense"], denoiser=params.get("sdae"),
             generator=params.get("generator"), runtime=params.get("runtime") or TORCH,
             chain=ChainSettings.from_params(params),
-            projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])))
+            projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])),
+            source=ClassifierSpec.from_params(params))
         return cls(spec, params["attack"], AttackOptions.from_params(params), params["dataset"], params.get("data_dir"),
                    int(params["holdout"]), int(params["n"]), int(params["batch_size"]), int(params["seed"]),
-                   params["device"], command)
+                   params["device"], command, image_size=params.get("image_size"),
+                   skip_bad_images=bool(params.get("skip_bad_images", False)),
+                   test_fraction=float(params.get("test_fraction", 0.2)))
 
 
 @dataclass
@@ -81,7 +89,10 @@ class EvalSlice:
 
 def build(spec: DefenseSpec, device: str) -> Defense:
     """The defence on ``device``; a chain in another runtime is exported and run there (CPU only)."""
-    sources = DefenseSources(spec.classifier, spec.denoiser, spec.generator)
+    classifier: Any = spec.classifier
+    if spec.source is not None and not spec.source.is_plain:
+        classifier = spec.source.load(denoiser=spec.denoiser)
+    sources = DefenseSources(classifier, spec.denoiser, spec.generator)
     defense = DEFENSES.get(spec.name).build(sources, spec.chain, spec.projection).to(device)
     if spec.runtime == TORCH:
         return defense
@@ -93,7 +104,9 @@ def build(spec: DefenseSpec, device: str) -> Defense:
 
 
 def load_slice(config: EvalConfig, device: str) -> EvalSlice:
-    test = load_split(config.dataset, "test", config.data_dir)
+    read = ReadOptions(data_dir=config.data_dir, image_size=parse_image_size(config.image_size),
+                       skip_bad_images=config.skip_bad_images, test_fraction=config.test_fraction)
+    test = load_split(config.dataset, "test", options=read)
     held, chosen = (index.numpy() for index in test_slice(len(test), config.holdout, config.n, config.seed))
     return EvalSlice(torch.from_numpy(test.images[chosen]).to(device), torch.from_numpy(test.labels[chosen]).to(device),
                      torch.from_numpy(test.images[held]).to(device), test.num_classes)
@@ -120,7 +133,7 @@ def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
     return {
         "dataset": config.dataset,
         "test_slice": {"holdout": config.holdout, "n": config.n, "order": "torch.randperm after manual_seed(seed)"},
-        "classifier": {"path": spec.classifier, "sha256": file_sha256(spec.classifier)},
+        "classifier": (spec.source or ClassifierSpec(spec.classifier)).record(),
         "denoiser": _file_info(spec.denoiser), "generator": _file_info(spec.generator),
         "defense": defense.describe(),
         "attack": {**(attack.describe() if attack else {"attack": NO_ATTACK}),

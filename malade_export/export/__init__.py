@@ -9,6 +9,7 @@ from ..atomic import atomic_path
 from ..chain import LoadedDefense
 from ..errors import MaladeError
 from ..runtime.metadata import read_metadata
+from ..train.usefulness import require_useful
 from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
 from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, write_onnx
 from .rewrites import GRAPH_TARGETS
@@ -34,6 +35,7 @@ def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", no
     ``target`` (ONNX only) picks the operators the denoiser is spelled in: "onnxruntime" (rewritten,
     1.5x faster there) or "openvino" (as trained, faster in OpenVINO); both compute the same chain.
     """
+    require_useful(loaded.dae.config, loaded.dae.path.name)
     if fmt not in FORMATS:
         raise MaladeError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if noise_mode not in NOISE_MODES:

@@ -32,10 +32,23 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
         PREFIX + "opset": opset,
         PREFIX + "graph_target": target,  # which runtime the denoiser's operators were spelled for
         PREFIX + "classifier": {"arch": loaded.classifier.config.get("arch"), "sha256": loaded.classifier.sha256,
-                              "file": loaded.classifier.path.name},
+                              "file": loaded.classifier.path.name,
+                              "format": loaded.classifier.config.get("format", "safetensors"),
+                              "conventions": loaded.classifier.config.get("conventions")},
         PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,
                             "file": loaded.dae.path.name},
         PREFIX + "dataset": loaded.dae.config.get("dataset"),
+        PREFIX + "class_names": class_names(loaded),
         PREFIX + "versions": {**library_versions("torch", "onnx"), "python": platform.python_version()},
     }
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def class_names(loaded: LoadedDefense) -> list[str] | None:
+    """The classifier's class names (else the denoiser's, from the data it was trained on), if they fit."""
+    count = loaded.classifier.config.get("num_classes")
+    for config in (loaded.classifier.config, loaded.dae.config):
+        names = config.get("class_names")
+        if isinstance(names, list) and (count is None or len(names) == int(count)):
+            return [str(n) for n in names]
+    return None

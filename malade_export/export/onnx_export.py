@@ -13,6 +13,7 @@ from ..chain import LoadedDefense, MaladeDefense
 from ..errors import MaladeError
 from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
 from ..noise.onnx_ops import attach_seeded_noise
+from .compose import chain_for_fusion, classifier_onnx, fuse_classifier, is_fused
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
 from .metadata import export_metadata
 
@@ -42,10 +43,16 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     Seed mode traces the noise-input graph and puts the noise generator's own ONNX nodes in
     front of it (``attach_seeded_noise``): they compute in uint64, which torch cannot trace.
     """
+    defense, user_onnx = loaded.defense, None
+    if is_fused(loaded.classifier):  # a user's classifier is its own graph, fused behind the chain
+        if dtype != "fp32":
+            raise MaladeError("--dtype fp16 is not supported with your own classifier (its graph is fused as given)")
+        opset = int(loaded.classifier.config.get("opset", opset))  # an ONNX classifier's own opset
+        user_onnx = classifier_onnx(loaded.classifier, opset)
+        defense = chain_for_fusion(defense, loaded.classifier)
     if noise_mode == "seed" and opset < SEED_MIN_OPSET:
         raise MaladeError(f"--noise seed needs opset {SEED_MIN_OPSET} or newer (its noise uses BitwiseXor); "
                           f"got {opset}")
-    defense = loaded.defense
     graph = build_graph(defense, "input", dtype, target)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -59,6 +66,9 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     _keep_noise_input(model, defense)
     if noise_mode == "seed":
         attach_seeded_noise(model, defense.steps, defense.input_shape, defense.votes)
+    if user_onnx is not None:
+        model = fuse_classifier(model, user_onnx, loaded.classifier.config["conventions"]["outputs"],
+                                int(loaded.classifier.config["num_classes"]))
     random_ops = sorted({n.op_type for n in model.graph.node} & FORBIDDEN_OPS)
     if random_ops:
         raise MaladeError(f"exported graph contains non-reproducible ops {random_ops}")

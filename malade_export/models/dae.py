@@ -39,6 +39,17 @@ class DenoisingAutoencoder(nn.Module):
             nn.Conv2d(channels, c, kernel, 1, pad), nn.Sigmoid(),
         )
 
+    @torch.no_grad()
+    def start_at_mean(self, mean: float) -> None:
+        """Set the output bias to logit(``mean``) so training starts at the data's mean brightness.
+
+        From PyTorch's near-zero bias the output starts at 0.5; on sparse images (most pixels 0) the
+        first Adam steps then drove every pre-sigmoid value far below zero, the Sigmoid saturated
+        and the network stayed at the all-black image (results/training_collapse/).
+        """
+        p = min(max(mean, 1e-3), 1 - 1e-3)
+        self.decoder[-2].bias.fill_(float(torch.logit(torch.tensor(p))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.decoder(self.encoder(x))
         if out.shape[-2] != self.height or out.shape[-1] != self.width:

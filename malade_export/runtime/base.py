@@ -27,6 +27,8 @@ class Prediction:
     purified: np.ndarray  # [B, C, H, W]
     score: np.ndarray  # [B] off-manifold score (large = suspicious)
     seeds: np.ndarray  # [B] the seeds that made this call's noise: pass them back to reproduce it
+    class_names: tuple[str, ...] | None = None  # the file's malade.class_names, index = class id
+    label_names: list[str] | None = None  # [B] class_names[labels[i]], when the file names its classes
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -45,6 +47,7 @@ class DefenseSession:
     votes: int
     clip_input: bool
     max_batch: int  # the most images one predict call takes
+    class_names: tuple[str, ...] | None
 
     def _describe_graph(self, path: Path, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec],
                         metadata: dict[str, Any], clip_input: bool, max_batch: int | None) -> None:
@@ -55,6 +58,9 @@ class DefenseSession:
         self.input_shape = self.contract.input_shape
         self.steps, self.votes = self.contract.steps, self.contract.votes
         self.max_batch = default_max_batch(self.contract) if max_batch is None else check_max_batch(max_batch)
+        names = metadata.get("class_names")
+        valid = isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+        self.class_names = tuple(names) if valid else None
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The outputs by name (logits, purified, score) for one feed dict, in the runtime of the subclass."""
@@ -99,7 +105,10 @@ class DefenseSession:
         seeds = fresh_seeds(batch) if seed is None else check_seeds(seed, batch)
         out = check_outputs(self.path, batch, self.contract, self.run(self.feeds(x, seeds)))
         probs = _softmax(out["logits"])
-        return Prediction(out["logits"], probs, probs.argmax(axis=1), out["purified"], out["score"], seeds)
+        labels = probs.argmax(axis=1)
+        names = self.class_names
+        label_names = [names[i] for i in labels] if names and len(names) == probs.shape[1] else None
+        return Prediction(out["logits"], probs, labels, out["purified"], out["score"], seeds, names, label_names)
 
 
 @dataclass(frozen=True)

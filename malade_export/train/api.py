@@ -10,13 +10,14 @@ from torch import nn
 from ..checkpoint import Checkpoint
 from ..data import ImageSet
 from ..errors import MaladeError
-from ..models import build_model
+from ..models import DenoisingAutoencoder, build_model
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from ..provenance import checkpoint_provenance
 from .distill import distill_gap, distill_loss
 from .loop import FitSettings, Log, fit
 from .metrics import accuracy, reconstruction_mse
 from .objectives import class_balance_weights, classifier_loss, dae_loss
+from .usefulness import check_usefulness
 
 DISTILL_PROBE_IMAGES = 1000  # validation images on which the student is compared with its teacher
 
@@ -66,6 +67,7 @@ def _provenance(settings: TrainSettings, history: list[dict[str, float]], data: 
     return {
         "input_shape": list(data.input_shape),
         "num_classes": data.num_classes,
+        **({"class_names": list(data.class_names)} if data.class_names else {}),
         "dataset": settings.dataset,
         "training": {
             "epochs": settings.epochs, "batch_size": settings.batch_size, "lr": settings.lr,
@@ -96,10 +98,16 @@ def _frozen(model: nn.Module, device: str) -> nn.Module:
     return model
 
 
-def _initial_model(config: dict[str, Any], settings: TrainSettings, init: Checkpoint | None) -> nn.Module:
-    """A seeded fresh network for ``config``, or ``init``'s weights in it (recorded in ``config``), on the device."""
+def _initial_model(config: dict[str, Any], settings: TrainSettings, init: Checkpoint | None,
+                   train: ImageSet | None = None) -> nn.Module:
+    """A seeded fresh network for ``config``, or ``init``'s weights in it (recorded in ``config``), on the device.
+
+    A fresh (s)DAE starts out answering ``train``'s mean pixel value (see ``start_at_mean``).
+    """
     torch.manual_seed(settings.seed)
     model = build_model(config)
+    if init is None and train is not None and isinstance(model, DenoisingAutoencoder):
+        model.start_at_mean(float(train.images.mean()))
     if init is not None:
         _warm_start(model, init)
         config["init_from"] = {"file": init.path.name, "sha256": init.sha256}
@@ -126,7 +134,7 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
     kind = "sdae" if supervision is not None else "dae"
     config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": denoiser.channels,
                               "kernel": denoiser.kernel, "sigma": sigma}
-    model = _initial_model(config, settings, denoiser.init)
+    model = _initial_model(config, settings, denoiser.init, train)
     classifier, weights, ce_weight = None, None, None
     if supervision is not None:
         classifier = _frozen(supervision.classifier, settings.device)
@@ -146,6 +154,7 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
         config["ce_weight"] = 2 * sigma**2 if ce_weight is None else ce_weight
     if supervision is not None and supervision.sha256:
         config["classifier_sha256"] = supervision.sha256
+    config["usefulness"] = check_usefulness(model, val, classifier, settings.device).to_config()
     if classifier is not None:
         classifier.cpu()
     return Trained(model.cpu().eval(), config)
@@ -163,7 +172,7 @@ def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, v
                               "kernel": student.kernel, "sigma": sigma,
                               "distilled_from": {"file": teacher.path.name, "sha256": teacher.sha256},
                               "classifier_sha256": classifier.sha256, "kl_weight": kl_weight}
-    model = _initial_model(config, settings, student.init)
+    model = _initial_model(config, settings, student.init, train)
     frozen_teacher = _frozen(teacher.model, settings.device)
     frozen_classifier = _frozen(classifier.model, settings.device)
     probe = val.subset(slice(0, min(DISTILL_PROBE_IMAGES, len(val))))
@@ -177,6 +186,7 @@ def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, v
     history = fit(model, distill_loss(model, frozen_teacher, frozen_classifier, sigma, kl_weight), train,
                   settings.loop, validate=validate, log=log, desc="distil")
     config.update(_provenance(settings, history, train))
+    config["usefulness"] = check_usefulness(model, val, frozen_classifier, settings.device).to_config()
     teacher.model.cpu()
     classifier.model.cpu()
     return Trained(model.cpu().eval(), config)
