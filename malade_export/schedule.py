@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from .errors import MaladeError
 
 DECAYS = ("geometric", "linear", "constant")
+MAX_VALUE = 1.0  # alpha and delta: pixels lie in [0, 1], so a larger noise std or step only destroys the image
+MAX_DRIFT = 2.0  # alpha / sigma^2: x + a (r(x) - x) moves away from r(x) once a > 2
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,16 @@ class Schedule:
         if self.decay not in DECAYS:
             raise MaladeError(f"unknown schedule decay {self.decay!r}; choose one of {', '.join(DECAYS)}")
         for name in ("alpha0", "alpha_min", "delta0", "delta_min"):
-            if not getattr(self, name) >= 0:
-                raise MaladeError(f"schedule {name} must be >= 0, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_VALUE:
+                raise MaladeError(f"schedule {name} must be a number in [0, {MAX_VALUE:g}], got {value!r:.40}")
+
+    def check_for(self, sigma: float) -> None:
+        """Refuse drift steps past 2 sigma^2, where each step overshoots r(x) by more than it corrects."""
+        worst = max(self.alpha0, self.alpha_min)
+        if worst > MAX_DRIFT * sigma**2:
+            raise MaladeError(f"schedule alpha {worst:g} exceeds {MAX_DRIFT:g} sigma^2 = {MAX_DRIFT * sigma**2:g} "
+                              f"for this denoiser (sigma={sigma:g}): the chain would diverge")
 
     def _decay(self, start: float, floor: float, steps: int) -> list[float]:
         if steps == 1 or self.decay == "constant":

@@ -33,8 +33,21 @@ def test_eval_cli_writes_json_and_markdown_with_command_seed_and_commit(setup, t
     assert low <= record["attacked"]["accuracy"] <= high
     row = out.with_suffix(".md").read_text().splitlines()[-1]
     assert record["command"] in row and (record["commit"] or "unknown")[:12] in row and "| 3 |" in row
-    run(eval_cmd, args)  # same seed, same numbers
+    refused = CliRunner().invoke(eval_cmd, [str(a) for a in args])  # an existing result is kept by default
+    assert refused.exit_code == 1 and "--force" in refused.output and json.loads(out.read_text()) == record
+    run(eval_cmd, [*args, "--force"])  # same seed, same numbers
     assert json.loads(out.read_text())["attacked"] == record["attacked"]
+
+
+def test_eval_defaults_to_the_bundled_models(setup, tmp_path):
+    from malade_export.chain import preset
+
+    out = tmp_path / "r.json"
+    run(eval_cmd, ["--dataset", setup["dataset"], "--steps", 1, "--attack", "none", "--n", 4, "--holdout", 0,
+                   "--out", out])
+    record = json.loads(out.read_text())
+    assert record["classifier"]["path"] == str(preset().classifier)
+    assert record["denoiser"]["path"] == str(preset().sdae)
 
 
 def test_eval_cli_blackbox_end_to_end(setup, tmp_path):

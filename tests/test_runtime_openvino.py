@@ -36,9 +36,11 @@ def test_float32_matches_onnx_runtime_and_reads_the_metadata(files):
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-def test_bfloat16_reports_what_openvino_chose_and_stays_close(files):
-    session = OpenVINOSession(files["input"], precision="bf16", threads=1)
-    assert session.precision in ("bf16", "f32")  # f32 on CPUs without AVX512-BF16 / AMX
+def test_auto_precision_is_bf16_only_on_native_bf16_cpus_and_stays_close(files):
+    from malade_export.runtime.openvino import native_bf16
+
+    session = OpenVINOSession(files["input"], precision="auto", threads=1)
+    assert session.precision == ("bf16" if native_bf16() else "f32")  # never emulated bf16
     x = _images(4)
     ours, ort = session.predict(x, seed=7), Session(files["input"]).predict(x, seed=7)
     np.testing.assert_allclose(ours.purified, ort.purified, atol=0.05)  # bf16 keeps 8 bits of mantissa

@@ -251,12 +251,15 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILES = ("latency.json", "latency.md", "latency.png")
+
+
 def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     """latency.json, latency.md and latency.png in ``out_dir`` (each written atomically)."""
     from .plot import plot_latency
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "latency.json", out_dir / "latency.md", out_dir / "latency.png"]
+    paths = [out_dir / name for name in REPORT_FILES]
     write_text_atomic(paths[0], json.dumps(report, indent=2, sort_keys=True) + "\n")
     write_text_atomic(paths[1], to_markdown(report))
     with atomic_path(paths[2]) as tmp:

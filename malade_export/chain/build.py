@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import Checkpoint, load_checkpoint
+from ..checkpoint import Checkpoint, check_config, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
-from .langevin import MaladeDefense
+from .langevin import MaladeDefense, check_chain_size
 from .presets import DEFAULT_PRESET, preset
 
 
@@ -52,10 +52,15 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     from ..classifier_sources import InputConventions, load_classifier
 
     bundled = preset(preset_name)
-    den = load_checkpoint(dae or bundled.sdae, DENOISERS.names())
-    own_checkpoint = str(classifier or bundled.classifier).endswith(".safetensors")
+    check_chain_size(steps, votes)
+    clf_source, den_path = classifier or bundled.classifier, dae or bundled.sdae
+    own_checkpoint = str(clf_source).endswith(".safetensors")
+    if own_checkpoint:  # both configs refused or accepted before either file's tensors are read
+        check_config(clf_source, "classifier")
+    check_config(den_path, DENOISERS.names())
+    den = load_checkpoint(den_path, DENOISERS.names())
     conventions = None if own_checkpoint else InputConventions.from_dict(den.config.get("classifier_conventions"))
-    clf = load_classifier(classifier or bundled.classifier, conventions=conventions,
+    clf = load_classifier(clf_source, conventions=conventions,
                           input_shape=None if own_checkpoint else tuple(den.config["input_shape"]),
                           data_name=f"{den.config['kind']} {den.path.name}")
     if clf.config["input_shape"] != den.config["input_shape"]:
@@ -69,6 +74,7 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     sigma = float(den.config["sigma"])
     if magnet:
         steps, schedule = 1, magnet_schedule(sigma)
+    schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)
     return LoadedDefense(chain, clf, den)

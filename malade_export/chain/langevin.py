@@ -25,6 +25,14 @@ class DefenseOutput(NamedTuple):
     score: torch.Tensor  # [B] off-manifold score ||r(x0) - x0||
 
 
+def check_chain_size(steps: int, votes: int) -> None:
+    """Steps and votes size every buffer of the chain: refuse absurd ones before anything is loaded."""
+    if not 1 <= steps <= MAX_STEPS:
+        raise MaladeError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    if not 1 <= votes <= MAX_VOTES:
+        raise MaladeError(f"votes must be between 1 and {MAX_VOTES}, got {votes}")
+
+
 class MaladeDefense(nn.Module):
     """x <- clip(x + alpha_t (r(x) - x) / sigma^2 + delta_t eps_t) for N steps, then classify.
 
@@ -35,10 +43,7 @@ class MaladeDefense(nn.Module):
     def __init__(self, classifier: nn.Module, dae: nn.Module, sigma: float, input_shape: tuple[int, int, int],
                  steps: int = 10, schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1) -> None:
         super().__init__()
-        if not 1 <= steps <= MAX_STEPS:
-            raise MaladeError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
-        if not 1 <= votes <= MAX_VOTES:
-            raise MaladeError(f"votes must be between 1 and {MAX_VOTES}, got {votes}")
+        check_chain_size(steps, votes)
         if sigma <= 0:
             raise MaladeError(f"sigma must be > 0, got {sigma}")
         self.classifier = classifier.eval()

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..atomic import refuse_overwrite
 from ..errors import MaladeError
 from .common import one_line_errors
 
@@ -20,6 +21,9 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+DEFAULT_OUT_DIR = "runs/bench"  # git-ignored: a run never replaces the committed results/bench by default
+
+
 def _devices(text: str) -> tuple[str, ...]:
     if text.strip() == "none":
         return ()
@@ -32,8 +36,10 @@ def _devices(text: str) -> tuple[str, ...]:
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
                                             "at 10 steps and scaled to L.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default="results/bench", show_default=True,
-              help="Where latency.json / latency.md / latency.png go (exported models go to OUT_DIR/work).")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=DEFAULT_OUT_DIR, show_default=True,
+              help="Where latency.json / latency.md / latency.png go (exported models go to OUT_DIR/work); "
+                   "existing result files there are kept unless --force.")
+@click.option("--force", is_flag=True, help="Overwrite latency.json / .md / .png already in --out-dir.")
 @click.option("--steps", default=None, help="Malade chain lengths N [default: 10,25,50; quick: 10].")
 @click.option("--batches", default=None, help="Batch sizes [default: 1,64].")
 @click.option("--backends", default=None, help="Comma-separated subset of the registered backends (a wrong name "
@@ -59,11 +65,11 @@ def _devices(text: str) -> tuple[str, ...]:
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
               help="sDAE checkpoint [default: bundled, else untrained].")
 @one_line_errors
-def bench_cmd(quick: bool, out_dir: str, **options: Any) -> None:
+def bench_cmd(quick: bool, out_dir: str, force: bool, **options: Any) -> None:
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
 
     \b
-    Example:  malade bench --quick --out-dir results/bench
+    Example:  malade bench --quick --out-dir runs/bench
     Prints the goal ratios at the end; see latency.md for the tables.
     """
     from ..bench import (
@@ -73,12 +79,14 @@ def bench_cmd(quick: bool, out_dir: str, **options: Any) -> None:
         run_benchmark,
         write_report,
     )
+    from ..bench.report import REPORT_FILES
 
     overrides = _overrides(options, quick)
     config = quick_config(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
     if config.threads < 1 or config.reps < 1 or config.warmup < 0 or config.dgan_measure_steps < 1:
         raise MaladeError("--threads, --reps and --dgan-measure-steps must be >= 1, --warmup >= 0")
     out = Path(out_dir)
+    refuse_overwrite([out / name for name in REPORT_FILES], force)
     report = run_benchmark(config, out / "work", log=click.echo)
     for path in write_report(report, out):
         click.echo(f"wrote {path}")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import shlex
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +13,17 @@ import click
 from ..errors import MaladeError
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: context managers remove what they were writing
+
+
 class _TerseUsage:
-    """Usage errors print only ``Error: ...`` (one line, exit 2), not the usage block."""
+    """Usage errors print only ``Error: ...`` (one line, exit 2), not the usage block; SIGTERM exits cleanly."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        return super().main(*args, **kwargs)  # type: ignore[misc]
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
         try:
@@ -30,15 +41,23 @@ class TerseGroup(_TerseUsage, click.Group):
     command_class = TerseCommand
 
 
+def user_error(exc: MaladeError | OSError) -> click.ClickException:
+    """One line for an error the user caused: a MaladeError, or an OSError such as a permission refused."""
+    if isinstance(exc, OSError) and not isinstance(exc, MaladeError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return click.ClickException(f"{exc.strerror or type(exc).__name__}{where}")
+    return click.ClickException(" ".join(str(exc).split()))
+
+
 def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a MaladeError into ``Error: <message>`` on stderr and exit code 1."""
+    """Turn a MaladeError or OSError into ``Error: <message>`` on stderr and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except MaladeError as exc:
-            raise click.ClickException(str(exc)) from None
+        except (MaladeError, OSError) as exc:
+            raise user_error(exc) from None
 
     return wrapper
 

@@ -1,10 +1,12 @@
 """`malade eval`: accuracy of one defence under one attack on a seeded test slice."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..atomic import refuse_overwrite
 from .classifier_options import source_option_list
 from .common import TerseCommand, command_line, one_line_errors
 from .options import (
@@ -30,8 +32,9 @@ from .options import (
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1))
 @run_options("Result JSON to write (a .md row is written beside it).",
              seed_help="Seeds the test slice, attack and defence noise.", parse=False)
+@click.option("--force", is_flag=True, help="Overwrite an existing --out result (kept by default).")
 @one_line_errors
-def eval_cmd(data: DataOptions, **params: Any) -> None:
+def eval_cmd(data: DataOptions, force: bool, **params: Any) -> None:
     """Accuracy (95% Wilson interval) of a defence, clean and under an attack.
 
     \b
@@ -42,6 +45,9 @@ def eval_cmd(data: DataOptions, **params: Any) -> None:
     from ..eval.pipeline import EvalConfig, run_eval
     from ..eval.report import markdown_row
 
+    if params["out"]:
+        refuse_overwrite([Path(params["out"]), Path(params["out"]).with_suffix(".md")], force)
+    params["classifier"], params["sdae"] = _bundled_defaults(params["defense"], params["classifier"], params["sdae"])
     config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir,
                                      "image_size": data.image_size, "skip_bad_images": data.skip_bad_images,
                                      "test_fraction": data.test_fraction}, command_line())
@@ -54,3 +60,14 @@ def eval_cmd(data: DataOptions, **params: Any) -> None:
         click.echo(f"wrote {json_path} and {md_path}")
     else:
         click.echo(markdown_row(record))
+
+
+def _bundled_defaults(defense: str, classifier: str | None, denoiser: str | None) -> tuple[str, str | None]:
+    """The bundled classifier A and its sDAE (malade) or the DAE (mala, magnet) where none is given."""
+    from ..chain import preset
+    from ..chain.presets import WEIGHTS_DIR
+
+    bundled = preset()
+    if denoiser is None and defense in ("malade", "mala", "magnet"):
+        denoiser = str(bundled.sdae if defense == "malade" else WEIGHTS_DIR / "dae.safetensors")
+    return classifier or str(bundled.classifier), denoiser

@@ -120,10 +120,12 @@ def _classifier(spec: ClassifierSpec, sdae: str | None) -> Any:
 
 def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
             settings: ExportSettings) -> None:
+    from ..atomic import check_output
     from ..chain.build import load_defense
     from ..export import export_defense
 
     fmt, noise_mode, target = _format_for(out, settings.fmt), settings.noise_mode, settings.graph_target
+    check_output(out)  # before minutes of tracing: a folder that cannot take the file fails first
     if settings.trt_engine:
         if noise_mode == "seed":
             raise MaladeError("--trt-engine needs --noise input: TensorRT has no unsigned 64-bit integers, "

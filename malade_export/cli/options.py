@@ -205,12 +205,12 @@ def _runtime_names() -> tuple[str, ...]:
 def defense_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Which defence from which checkpoints, and where its chain runs (read by ``EvalConfig.from_params``)."""
     options = [
-        click.option("--classifier", required=True, type=PATH,
+        click.option("--classifier", type=PATH, default=None,
                      help="Classifier: a malade checkpoint, ONNX, TorchScript, .pt2, or module:callable "
-                          "(see docs/your-own-classifier.md)."),
+                          "(see docs/your-own-classifier.md) [default: the bundled classifier A, as malade-export]."),
         click.option("--defense", type=RegistryChoice(_defense_names), default="malade", show_default=True),
         click.option("--sdae", "--dae", type=PATH, default=None,
-                     help="sDAE (malade) or DAE (mala, magnet) checkpoint."),
+                     help="sDAE (malade) or DAE (mala, magnet) checkpoint [default: the bundled ones]."),
         click.option("--generator", type=PATH, default=None, help="WGAN generator checkpoint (defensegan)."),
         click.option("--runtime", type=RegistryChoice(_runtime_names), default="torch", show_default=True,
                      help="Where the chain's forward pass runs (mala, malade, magnet): torch, or its exported ONNX "

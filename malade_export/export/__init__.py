@@ -1,17 +1,19 @@
 """Export a MaladeDefense to ONNX or TorchScript, then verify the file against PyTorch."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..chain import LoadedDefense
 from ..errors import MaladeError
 from ..runtime.metadata import read_metadata
 from ..train.usefulness import require_useful
 from .graphs import INPUT_NAMES, NOISE_MODES, OUTPUT_NAMES
-from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, export_onnx
+from .onnx_export import DEFAULT_OPSET, DEFAULT_TARGET, write_onnx
 from .rewrites import GRAPH_TARGETS
-from .torchscript_export import export_torchscript
+from .torchscript_export import write_torchscript
 from .verify import VerifyReport, verify_export
 
 FORMATS = ("onnx", "torchscript")
@@ -47,16 +49,14 @@ def export_defense(loaded: LoadedDefense, out: str | Path, fmt: str = "onnx", no
     if not 13 <= opset <= 21:
         raise MaladeError(f"opset {opset} is unsupported; use 13..21 (default {DEFAULT_OPSET})")
     out = Path(out)
-    if out.is_dir():
-        raise MaladeError(f"output {out} is a folder; give a file name")
-    if not out.parent.is_dir():
-        raise MaladeError(f"output folder {out.parent} does not exist")
-    if fmt == "onnx":
-        export_onnx(loaded, out, noise_mode, dtype, opset, target)
-    else:
-        export_torchscript(loaded, out, noise_mode)
-    report = verify_export(loaded.defense, out, fmt, noise_mode, dtype) if verify else None
-    return ExportResult(out, out.stat().st_size, report)
+    with atomic_path(out) as tmp:  # written, then verified, and only then given its name
+        if fmt == "onnx":
+            write_onnx(loaded, tmp, noise_mode, dtype, opset, target)
+        else:
+            write_torchscript(loaded, tmp, noise_mode)
+        report = verify_export(loaded.defense, tmp, fmt, noise_mode, dtype) if verify else None
+        size = os.stat(tmp).st_size
+    return ExportResult(out, size, report)
 
 
 __all__ = ["DEFAULT_OPSET", "DEFAULT_TARGET", "DTYPES", "GRAPH_TARGETS", "ExportResult", "FORMATS", "INPUT_NAMES",

@@ -9,7 +9,7 @@ import onnx
 import torch
 
 from ..atomic import atomic_path
-from ..chain import LoadedDefense
+from ..chain import LoadedDefense, MaladeDefense
 from ..errors import MaladeError
 from ..noise.onnx_ops import MIN_OPSET as SEED_MIN_OPSET
 from ..noise.onnx_ops import attach_seeded_noise
@@ -22,6 +22,18 @@ DEFAULT_TARGET = "onnxruntime"  # the runtime the Session, the C++ harness and m
 FORBIDDEN_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
 DYNAMIC_AXES = {"x": {0: "batch"}, "noise": {1: "chains"}, "logits": {0: "batch"}, "purified": {0: "batch"},
                 "score": {0: "batch"}}  # of the traced noise-input graph; seed mode swaps noise for seed [batch]
+
+
+def _keep_noise_input(model: onnx.ModelProto, defense: MaladeDefense) -> None:
+    """Put back a ``noise`` input the exporter dropped (a noiseless chain such as MagNet never reads it).
+
+    Every file keeps the same inputs, so a server feeds them all alike; the input stays unused.
+    """
+    if any(i.name == "noise" for i in model.graph.input):
+        return
+    steps, _, *pixels = defense.noise_shape(1)
+    model.graph.input.append(onnx.helper.make_tensor_value_info(
+        "noise", onnx.TensorProto.FLOAT, [steps, "chains", *pixels]))
 
 
 def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str = "fp32",
@@ -51,6 +63,7 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
             dynamic_axes=DYNAMIC_AXES, opset_version=opset, do_constant_folding=True,
         )
     model = onnx.load_from_string(buffer.getvalue())
+    _keep_noise_input(model, defense)
     if noise_mode == "seed":
         attach_seeded_noise(model, defense.steps, defense.input_shape, defense.votes)
     if user_onnx is not None:
@@ -69,10 +82,17 @@ def to_onnx_model(loaded: LoadedDefense, noise_mode: str = "input", dtype: str =
     return model
 
 
+def write_onnx(loaded: LoadedDefense, path: str | Path, noise_mode: str = "input", dtype: str = "fp32",
+               opset: int = DEFAULT_OPSET, target: str = DEFAULT_TARGET) -> None:
+    """Export into ``path`` as it is (callers wrap it in ``atomic_path``)."""
+    model = to_onnx_model(loaded, noise_mode, dtype, opset, target)
+    with open(path, "wb") as handle:
+        handle.write(model.SerializeToString())
+
+
 def export_onnx(loaded: LoadedDefense, out: str | Path, noise_mode: str = "input", dtype: str = "fp32",
                 opset: int = DEFAULT_OPSET, target: str = DEFAULT_TARGET) -> Path:
     """Export and write atomically: the file appears complete or not at all."""
-    model = to_onnx_model(loaded, noise_mode, dtype, opset, target)
     with atomic_path(out) as tmp:
-        onnx.save_model(model, str(tmp), save_as_external_data=False)
+        write_onnx(loaded, tmp, noise_mode, dtype, opset, target)
     return Path(out)

@@ -22,10 +22,15 @@ def to_torchscript(loaded: LoadedDefense, noise_mode: str = "input") -> torch.ji
         return torch.jit.trace(graph, example_inputs(loaded.defense, noise_mode, batch=2), check_trace=False)
 
 
-def export_torchscript(loaded: LoadedDefense, out: str | Path, noise_mode: str = "input") -> Path:
-    """Trace and save atomically, with the export metadata as an extra file in the archive."""
+def write_torchscript(loaded: LoadedDefense, path: str | Path, noise_mode: str = "input") -> None:
+    """Trace and save into ``path`` as it is, with the export metadata as an extra file in the archive."""
     scripted = to_torchscript(loaded, noise_mode)
     meta = json.dumps(export_metadata(loaded, noise_mode, "fp32", None), sort_keys=True)
+    torch.jit.save(scripted, str(path), _extra_files={METADATA_FILE: meta})
+
+
+def export_torchscript(loaded: LoadedDefense, out: str | Path, noise_mode: str = "input") -> Path:
+    """Trace and save atomically: the file appears complete or not at all."""
     with atomic_path(out) as tmp:
-        torch.jit.save(scripted, str(tmp), _extra_files={METADATA_FILE: meta})
+        write_torchscript(loaded, tmp, noise_mode)
     return Path(out)

@@ -8,7 +8,10 @@ import numpy as np
 import torch
 
 from ..chain import MaladeDefense
-from .graphs import INPUT_NAMES, build_graph, example_inputs
+from ..errors import MaladeError
+from .graphs import INPUT_NAMES, OUTPUT_NAMES, build_graph, example_inputs
+
+FP32_TOLERANCE = 1e-2  # float32 files agree to ~1e-5; a larger gap means a broken graph, not rounding
 
 
 @dataclass
@@ -39,8 +42,19 @@ def verify_export(defense: MaladeDefense, path: str | Path, fmt: str, noise_mode
         x, extra = example_inputs(defense, noise_mode, batch, seed=100 + seed)
         with torch.no_grad():
             expected = [o.numpy() for o in reference(x, extra)]
-        got = _run_file(Path(path), fmt, INPUT_NAMES[noise_mode], x, extra)
+        try:
+            got = _run_file(Path(path), fmt, INPUT_NAMES[noise_mode], x, extra)
+        except Exception as exc:  # onnxruntime / TorchScript raise their own types
+            raise MaladeError(f"verification failed: the written file does not run: "
+                              f"{(str(exc).strip().splitlines() or [type(exc).__name__])[-1]}") from None
+        for name, array in [*zip(OUTPUT_NAMES, expected, strict=True), *zip(OUTPUT_NAMES, got, strict=True)]:
+            if not np.isfinite(array).all():
+                raise MaladeError(f"verification failed: non-finite {name} at batch {batch} (a NaN/Inf weight "
+                                  "or schedule value); nothing written")
         worst_logits = max(worst_logits, float(np.abs(got[0] - expected[0]).max()))
         worst_purified = max(worst_purified, float(np.abs(got[1] - expected[1]).max()))
+    if dtype == "fp32" and worst_logits > FP32_TOLERANCE:
+        raise MaladeError(f"verification failed: max |dlogits| = {worst_logits:.2e} against PyTorch exceeds "
+                          f"{FP32_TOLERANCE:g}; nothing written")
     runtime = "onnxruntime CPU" if fmt == "onnx" else "torch.jit.load"
     return VerifyReport(worst_logits, worst_purified, batches, runtime)

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MaladeError
 from ..noise import fresh_seeds, seeded_noise
 from ..registry import Registry
+from .guard import OUTPUTS, TensorSpec, check_contract, check_max_batch, check_outputs, check_seeds, default_max_batch
 
-OUTPUTS = ("logits", "purified", "score")
+__all__ = ["OUTPUTS", "DefenseSession", "Prediction", "TensorSpec"]
 
 
 @dataclass
@@ -46,20 +46,18 @@ class DefenseSession:
     steps: int
     votes: int
     clip_input: bool
+    max_batch: int  # the most images one predict call takes
     class_names: tuple[str, ...] | None
 
-    def _describe_graph(self, path: Path, input_names: list[str], input_shape: Sequence[Any],
-                        metadata: dict[str, Any], clip_input: bool) -> None:
-        """Check the file is a malade-export graph and record what ``feeds`` needs to know."""
+    def _describe_graph(self, path: Path, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec],
+                        metadata: dict[str, Any], clip_input: bool, max_batch: int | None) -> None:
+        """Check the file is a malade-export graph that agrees with its metadata; record what ``feeds`` needs."""
         self.path, self.metadata, self.clip_input = path, metadata, clip_input
-        self.noise_mode = "seed" if "seed" in input_names else "input"
-        if input_names != ["x", "seed" if self.noise_mode == "seed" else "noise"]:
-            raise MaladeError(f"{path} is not a malade-export graph (inputs {input_names})")
-        self.input_shape = tuple(int(d) for d in input_shape)
-        self.steps = int(metadata.get("steps", 0))
-        self.votes = int(metadata.get("votes", 1))
-        if self.noise_mode == "input" and not self.steps:
-            raise MaladeError(f"{path} lacks malade.steps metadata; cannot size its noise input")
+        self.contract = check_contract(path, inputs, outputs, metadata)
+        self.noise_mode = self.contract.noise_mode
+        self.input_shape = self.contract.input_shape
+        self.steps, self.votes = self.contract.steps, self.contract.votes
+        self.max_batch = default_max_batch(self.contract) if max_batch is None else check_max_batch(max_batch)
         names = metadata.get("class_names")
         valid = isinstance(names, list) and names and all(isinstance(n, str) for n in names)
         self.class_names = tuple(names) if valid else None
@@ -78,6 +76,9 @@ class DefenseSession:
             raise ValueError(f"x must have shape [B, {', '.join(map(str, self.input_shape))}], got {list(x.shape)}")
         if x.shape[0] < 1:
             raise ValueError("x must hold at least one image (batch >= 1)")
+        if x.shape[0] > self.max_batch:
+            raise ValueError(f"batch {x.shape[0]} exceeds this session's max_batch={self.max_batch}; "
+                             "split the call or create the session with a larger max_batch")
         if not np.isfinite(x).all():
             raise ValueError("x contains NaN or infinite values")
         if x.min() < 0.0 or x.max() > 1.0:
@@ -95,16 +96,14 @@ class DefenseSession:
     def predict(self, x: np.ndarray, seed: int | Sequence[int] | np.ndarray | None = None) -> Prediction:
         """Purify and classify ``x`` [B, C, H, W] float32 in [0, 1].
 
-        ``seed``: None (default) draws fresh OS-entropy seeds; an int or one int per sample makes
-        the call reproducible (same seeds -> same noise in every runtime).
+        ``seed``: None (default) draws fresh OS-entropy seeds; an int or one int per sample, each in
+        [0, 2**63 - 1], makes the call reproducible (same seeds -> same noise in every runtime).
+        Non-finite outputs raise a MaladeError instead of becoming a class.
         """
         x = self.validate(x)
         batch = x.shape[0]
-        if seed is None:
-            seeds = fresh_seeds(batch)
-        else:
-            seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (batch,)).copy()
-        out = self.run(self.feeds(x, seeds))
+        seeds = fresh_seeds(batch) if seed is None else check_seeds(seed, batch)
+        out = check_outputs(self.path, batch, self.contract, self.run(self.feeds(x, seeds)))
         probs = _softmax(out["logits"])
         labels = probs.argmax(axis=1)
         names = self.class_names

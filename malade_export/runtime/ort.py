@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import MaladeError
-from .base import OUTPUTS, RUNTIMES, DefenseSession, Runtime
+from .base import OUTPUTS, RUNTIMES, DefenseSession, Runtime, TensorSpec
 from .metadata import read_metadata
 
+ORT_DTYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(float16)": "float16",
+              "tensor(double)": "float64", "tensor(int32)": "int32", "tensor(uint64)": "uint64"}
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
@@ -33,11 +36,18 @@ def resolve_providers(providers: str | Sequence[str]) -> list[str]:
     return list(providers)
 
 
+def _spec(arg: Any) -> TensorSpec:
+    """ONNX Runtime's NodeArg as a TensorSpec ("tensor(float)" -> "float32", symbolic dims -> None)."""
+    dtype = ORT_DTYPES.get(arg.type, arg.type)
+    return TensorSpec(arg.name, dtype, tuple(d if isinstance(d, int) else None for d in (arg.shape or ())))
+
+
 class OrtSession(DefenseSession):
     """A loaded ``.onnx`` defence: ``OrtSession(path).predict(x)``; safe to share between threads."""
 
     def __init__(self, path: str | Path, providers: str | Sequence[str] = "cpu", threads: int | None = None,
-                 clip_input: bool = False, optimized_model_path: str | Path | None = None) -> None:
+                 clip_input: bool = False, optimized_model_path: str | Path | None = None,
+                 max_batch: int | None = None) -> None:
         import onnxruntime as ort
 
         path = Path(path)
@@ -53,9 +63,9 @@ class OrtSession(DefenseSession):
             self.session = ort.InferenceSession(str(path), options, providers=resolve_providers(providers))
         except Exception as exc:  # onnxruntime raises its own exception types
             raise MaladeError(f"onnxruntime cannot load {path}: {str(exc).splitlines()[0]}") from exc
-        inputs = self.session.get_inputs()
-        self._describe_graph(path, [i.name for i in inputs], inputs[0].shape[1:],
-                             read_metadata(self.session.get_modelmeta().custom_metadata_map), clip_input)
+        self._describe_graph(path, [_spec(i) for i in self.session.get_inputs()],
+                             [_spec(o) for o in self.session.get_outputs()],
+                             read_metadata(self.session.get_modelmeta().custom_metadata_map), clip_input, max_batch)
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds), strict=True))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import MaladeError
-from .base import RUNTIMES, DefenseSession, Runtime
+from .base import RUNTIMES, DefenseSession, Runtime, TensorSpec
 from .metadata import read_metadata
 
 
@@ -92,7 +92,8 @@ class TensorRTSession(DefenseSession):
     (the file it was built from), else steps come from the noise input's shape and votes are taken as 1.
     """
 
-    def __init__(self, plan_path: str | Path, onnx_path: str | Path | None = None, clip_input: bool = False) -> None:
+    def __init__(self, plan_path: str | Path, onnx_path: str | Path | None = None, clip_input: bool = False,
+                 max_batch: int | None = None) -> None:
         trt = require_tensorrt()
         import torch
 
@@ -109,8 +110,17 @@ class TensorRTSession(DefenseSession):
         metadata = onnx_metadata(onnx_path) if onnx_path else {}
         if "noise" in self.inputs and "steps" not in metadata:
             metadata["steps"] = int(self.engine.get_tensor_shape("noise")[0])
-        self._describe_graph(Path(plan_path), sorted(self.inputs, key=lambda name: name != "x"),
-                             tuple(self.engine.get_tensor_shape("x"))[1:], metadata, clip_input)
+        specs = {name: self._spec(trt, name) for name in self.names}
+        self._describe_graph(Path(plan_path), [specs[n] for n in sorted(self.inputs, key=lambda name: name != "x")],
+                             [specs[n] for n in self.outputs], metadata, clip_input, max_batch)
+
+    def _spec(self, trt: Any, name: str) -> TensorSpec:
+        """An engine tensor as a TensorSpec (TensorRT marks dynamic dimensions -1)."""
+        dtypes = {trt.DataType.FLOAT: "float32", trt.DataType.INT64: "int64", trt.DataType.HALF: "float16",
+                  trt.DataType.INT32: "int32"}
+        shape = tuple(int(d) if int(d) >= 0 else None for d in self.engine.get_tensor_shape(name))
+        dtype = self.engine.get_tensor_dtype(name)
+        return TensorSpec(name, dtypes.get(dtype, str(dtype)), shape)
 
     def run_device(self, feeds: dict[str, Any]) -> dict[str, Any]:
         """Run on CUDA tensors (no host copies): what the latency benchmark times."""
