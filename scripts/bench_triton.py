@@ -300,6 +300,8 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--threads", type=int, default=1, help="ORT intra-op threads (served and bare; 0: ORT's)")
     parser.add_argument("--instances", type=int, default=2, help="model instances of the served model")
+    parser.add_argument("--queue-delay-us", type=int, default=QueuePolicy.max_queue_delay_us,
+                        help="how long Triton holds a request to batch it with others")
     parser.add_argument("--tritonserver", default=os.environ.get("MALADE_TRITONSERVER") or str(ROOT / ".triton"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "serving")
     args = parser.parse_args()
@@ -314,10 +316,12 @@ def main() -> None:
 
             onnx_path = work / "defense.onnx"
             export_defense(load_defense(None, None), onnx_path, noise_mode="input", verify=False)
-        policy = QueuePolicy(max_batch_size=32, max_queue_delay_us=1000, max_queue_size=64, timeout_us=5_000_000)
+        policy = QueuePolicy(max_batch_size=32, max_queue_delay_us=args.queue_delay_us, max_queue_size=64,
+                             timeout_us=5_000_000)
         main_repo = write_repository(onnx_path, work / "repo", RepoOptions(threads=args.threads, policy=policy,
                                                                           instances=args.instances))
-        small = QueuePolicy(max_batch_size=4, max_queue_delay_us=1000, max_queue_size=8, timeout_us=2_000_000)
+        small = QueuePolicy(max_batch_size=4, max_queue_delay_us=args.queue_delay_us, max_queue_size=8,
+                            timeout_us=2_000_000)
         small_repo = write_repository(onnx_path, work / "small", RepoOptions(name="malade_small", policy=small,
                                                                             threads=args.threads))
         server = TritonServer(main_repo.path, install, log_path=work / "triton.log", exit_timeout_s=20,

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..errors import MaladeError
+from ..serving.config import QueuePolicy
 from .common import one_line_errors
 
 
@@ -36,7 +37,8 @@ def repo_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Requests queued beyond this are rejected at once."),
         click.option("--queue-timeout-ms", default=5000, show_default=True, type=click.IntRange(1),
                      help="A request still queued after this is rejected."),
-        click.option("--queue-delay-us", default=1000, show_default=True, type=click.IntRange(0),
+        click.option("--queue-delay-us", default=QueuePolicy.max_queue_delay_us, show_default=True,
+                     type=click.IntRange(0),
                      help="How long Triton waits to fill a batch."),
         click.option("--expose-seeds", is_flag=True,
                      help="DEBUG ONLY: return each request's seeds (output `seed`), which lets clients replay noise."),
@@ -49,7 +51,6 @@ def repo_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _options(variant: str, plan: str | None, device: str, instances: int, threads: int, name: str,
              max_batch_size: int, max_queue_size: int, queue_timeout_ms: int, queue_delay_us: int,
              expose_seeds: bool) -> Any:
-    from ..serving.config import QueuePolicy
     from ..serving.triton_repo import RepoOptions
 
     policy = QueuePolicy(max_batch_size, queue_delay_us, max_queue_size, queue_timeout_ms * 1000)
