@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import onnx
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -36,18 +40,28 @@ def _torch(size: int, threads: int, precision: str) -> Callable[[], object]:
     return lambda: torch.mm(a, b, out=out)
 
 
-def _onnxruntime(size: int, threads: int, precision: str) -> Callable[[], object] | None:
-    if precision != "fp32":
-        return None  # ONNX Runtime's CPU MatMul has no bf16 kernel
-    import onnxruntime as ort
+def matmul_model(size: int) -> onnx.ModelProto:
+    """One ``size`` x ``size`` MatMul at the lowest IR version its opset needs.
+
+    onnx's own default IR version can outrun the installed ONNX Runtime (onnx writing IR 14 beside an ORT
+    that reads up to 13 stopped the first GPU run), so it is not left to the default.
+    """
     from onnx import TensorProto, helper
 
     spec = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [size, size]) for name in "abc"]
     graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul", spec[:2], spec[2:])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    opsets = [helper.make_opsetid("", 18)]
+    return helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))
+
+
+def _onnxruntime(size: int, threads: int, precision: str) -> Callable[[], object] | None:
+    if precision != "fp32":
+        return None  # ONNX Runtime's CPU MatMul has no bf16 kernel
+    import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(matmul_model(size).SerializeToString(), options, providers=["CPUExecutionProvider"])
     feeds = {name: np.random.default_rng(i).standard_normal((size, size), dtype=np.float32)
              for i, name in enumerate("ab")}
     return lambda: session.run(None, feeds)
