@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # AutoAttack's rand version beside PGD-EOT through the whole chain, for both presets, on a GPU machine.
 #   scripts/device_autoattack.sh OUT_DIR [--short]
-# Writes OUT_DIR/fashion-mnist/ and OUT_DIR/cifar10/ (scripts/autoattack_rand.py: a JSON + .md per row
-# and summary.{json,md}) and OUT_DIR/device_autoattack.log. Each preset is one part under its own time box
+# Writes few files (the device tool returns at most 8): OUT_DIR/PRESET_summary.{json,md} per preset,
+# OUT_DIR/rows.tar.gz (every row's JSON + .md from scripts/autoattack_rand.py, PRESET/ROW.json) and
+# OUT_DIR/device_autoattack.log. Each preset is one part under its own time box
 # inside an overall budget (AUTOATTACK_BUDGET_S, default 300 s); inside a part, rows whose estimated cost
 # no longer fits are skipped and recorded, so every part that starts leaves a summary.
 # torchattacks comes from a wheel folder (AUTOATTACK_WHEELS, default .whl/ in the checkout), installed with
@@ -15,7 +16,7 @@
 # --short: the CPU machine's test mode: Fashion-MNIST only, n = 4, EOT 2, 2 steps, three rows, chain N = 2.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n 2,17p "$0"; exit 2; }
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { sed -n 2,16p "$0"; exit 2; }
 out="$1"; shift
 short=0
 for arg in "$@"; do
@@ -84,7 +85,7 @@ if [ -z "${MALADE_DATA_DIR:-}" ] && [ ! -d /usr/share/datasets/fashion-mnist ]; 
   fm_data=(--data-dir "$here/tests/data/fashion-mnist-slice")
   echo "device_autoattack: no Fashion-MNIST install here: using the tests' slice" | tee -a "$log"
 fi
-part fashion-mnist "$fm_box" "${script[@]}" "$out/fashion-mnist" --preset fashion-mnist --eps 0.1 "${fm_data[@]}" \
+part fashion-mnist "$fm_box" "${script[@]}" "$work/rows/fashion-mnist" --preset fashion-mnist --eps 0.1 "${fm_data[@]}" \
   "${common[@]}" "${chain[@]}"
 
 # 2. CIFAR-10 (JPEG copy) at eps 8/255, from the files named in the environment.
@@ -100,9 +101,18 @@ else
   else
     # shellcheck disable=SC2206  # CIFAR10_EVAL_ARGS is a list of options, split on purpose
     extra=(${CIFAR10_EVAL_ARGS:-})
-    part cifar10 "$budget" "${script[@]}" "$out/cifar10" --dataset "$dataset" --classifier "$CIFAR10_CLASSIFIER" \
+    part cifar10 "$budget" "${script[@]}" "$work/rows/cifar10" --dataset "$dataset" --classifier "$CIFAR10_CLASSIFIER" \
       --sdae "$CIFAR10_SDAE" --eps 0.031372549 "${common[@]}" -- "${extra[@]}"
   fi
+fi
+# 3. Few files back: the summaries beside the log, the rows in one archive.
+if [ -d "$work/rows" ]; then
+  for summary in "$work"/rows/*/summary.json "$work"/rows/*/summary.md; do
+    [ -f "$summary" ] || continue
+    name="$(basename "$(dirname "$summary")")"
+    cp "$summary" "$out/${name}_$(basename "$summary")"
+  done
+  tar -czf "$out/rows.tar.gz" -C "$work/rows" .
 fi
 echo "device_autoattack: done in $(( SECONDS - t0 ))s" | tee -a "$log"
 rm -rf "$work"

@@ -8,9 +8,10 @@ VENV=${MALADE_TEST_VENV:-.venv-test}
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q torch==2.13.0
 "$VENV/bin/pip" install -q -e '.[test]'
-# The attack-sanity test compares with torchattacks; --no-deps because its metadata asks for
-# torchvision, which does not import beside this torch (torchattacks itself only needs scipy).
-"$VENV/bin/pip" install -q scipy
+# torchattacks: the attack-sanity test compares with it, and the APGD / AutoAttack-rand attacks run it
+# (tests/test_apgd.py); --no-deps because its metadata asks for torchvision, which does not import beside
+# this torch, and pins requests (torchattacks itself only needs scipy: the eval extra).
+"$VENV/bin/pip" install -q -e '.[eval]'
 "$VENV/bin/pip" install -q --no-deps torchattacks==3.5.1
 # The benchmark's OpenVINO backend is checked against ONNX Runtime on the same file.
 "$VENV/bin/pip" install -q openvino==2026.4.1

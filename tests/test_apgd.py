@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -238,8 +239,25 @@ def test_device_script_short_mode_runs_on_the_cpu(tmp_path):
     done = subprocess.run(["bash", str(ROOT / "scripts" / "device_autoattack.sh"), str(out), "--short"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    summary = json.loads((out / "fashion-mnist" / "summary.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == ["device_autoattack.log", "fashion-mnist_summary.json",
+                                                     "fashion-mnist_summary.md", "rows.tar.gz"]
+    with tarfile.open(out / "rows.tar.gz") as archive:
+        assert {"./fashion-mnist/pgd.json", "./fashion-mnist/autoattack-rand.md"} <= set(archive.getnames())
+    summary = json.loads((out / "fashion-mnist_summary.json").read_text())
     assert [r["status"] for r in summary["rows"]] == ["ok"] * 3, summary["rows"]
     assert summary["device"] == "cpu" and summary["n"] == 4
     assert "cifar10: skipped" in (out / "device_autoattack.log").read_text()
     assert importlib.util.find_spec("torchattacks") is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_autoattack_rand_runs_on_cuda_through_the_chain():
+    from malade_export.chain import preset
+    from malade_export.defenses import Malade
+
+    bundled = preset()
+    defense = Malade.from_checkpoints(bundled.classifier, bundled.sdae, steps=2).to("cuda")
+    x, y = torch.rand(8, 1, 28, 28, device="cuda"), torch.arange(8, device="cuda")
+    adv = AutoAttackRand(defense, eps=0.1, steps=3, eot=2)(x, y)
+    assert adv.device.type == "cuda" and (adv - x).abs().max() <= 0.1 + 1e-6 and 0 <= adv.min() <= adv.max() <= 1
