@@ -156,7 +156,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         lines.append(f"| {row['row']} | {shown} | {percent(record['clean'])} | {never} | {record['seconds']} | "
                      f"{record['seconds'] / s['n']:.3g} |")
     worst = s.get("worst")
-    lines += ["", f"Worst case: **{worst['row']}**, {worst['accuracy']}." if worst else "Worst case: no attacked row."]
+    lines += ["", f"Worst case: **{', '.join(worst['rows'])}**, {worst['accuracy']}." if worst
+              else "Worst case: no attacked row."]
     lines += ["", "Attacked accuracy: each returned image scored once under fresh chain noise. 'In-attack never "
               "fooled': points that no noise draw checked during the attack classified wrongly (AutoAttack's "
               "own way of counting; lower, since any one lucky draw counts)."]
@@ -166,8 +167,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 def write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
     attacked = [r for r in summary["rows"] if r["status"] == "ok" and r["record"]["attacked"]]
     if attacked:
-        worst = min(attacked, key=lambda r: r["record"]["attacked"]["accuracy"])
-        summary["worst"] = {"row": worst["row"], "accuracy": percent(worst["record"]["attacked"])}
+        lowest = min(r["record"]["attacked"]["accuracy"] for r in attacked)
+        tied = [r for r in attacked if r["record"]["attacked"]["accuracy"] == lowest]
+        summary["worst"] = {"rows": [r["row"] for r in tied], "accuracy": percent(tied[0]["record"]["attacked"])}
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
 

@@ -76,6 +76,9 @@ else
   [ -n "${AUTOATTACK_ROWS:-}" ] && common+=(--rows "$AUTOATTACK_ROWS")
   chain=()
   fm_box=$(( budget / 2 ))  # the rest of the budget is CIFAR-10's
+  if [ -z "${CIFAR10_DATASET:-${CIFAR10_TAR:-}}" ] || [ -z "${CIFAR10_CLASSIFIER:-}" ] || [ -z "${CIFAR10_SDAE:-}" ]; then
+    fm_box="$budget"  # no CIFAR-10 files: Fashion-MNIST may use it all
+  fi
 fi
 
 # 1. Fashion-MNIST: the bundled classifier A and its sDAE, eps 0.1. Its data: Debian's dataset-fashion-mnist
