@@ -152,6 +152,20 @@ def test_autoattack_rand_keeps_per_sample_the_image_the_defence_gets_wrong_more_
     assert (attack.to_dlr, attack.took_dlr, attack.never_fooled) == (2, 1, 1)
 
 
+def test_torchattacks_imports_without_torchvision():
+    """CI installs it with --no-deps: its APGD, APGD-T and AutoAttack must not need torchvision."""
+    code = ("import sys, importlib.abc\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] == 'torchvision':\n"
+            "            raise ImportError('torchvision blocked')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "from torchattacks import APGD, APGDT, AutoAttack\n"
+            "print('torchvision' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stdout + done.stderr
+
+
 def test_dlr_refuses_two_classes():
     with pytest.raises(MaladeError, match="at least 3 classes"):
         APGDDLR(Noisy(classes=2), eps=0.1, num_classes=2)
