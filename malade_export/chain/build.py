@@ -10,7 +10,7 @@ from typing import Any
 from ..checkpoint import Checkpoint, check_config, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
-from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
+from ..schedule import Schedule, default_schedule, magnet_schedule
 from .langevin import MaladeDefense, check_chain_size
 from .presets import DEFAULT_PRESET, preset
 
@@ -20,14 +20,15 @@ class ChainSettings:
     """How the chain runs, apart from its networks: what the command line's chain options set."""
 
     steps: int = 10
-    schedule: Schedule = DEFAULT_SCHEDULE
+    schedule: Schedule | None = None  # None: the denoiser's default (schedule.default_schedule)
     votes: int = 1
     clip: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ChainSettings:
         """From command-line values (--steps, --schedule, --votes, --no-clip), typed or as recorded text."""
-        return cls(int(params["steps"]), Schedule.parse(params.get("schedule") or ""), int(params["votes"]),
+        text = params.get("schedule") or ""
+        return cls(int(params["steps"]), Schedule.parse(text) if text else None, int(params["votes"]),
                    not params.get("no_clip", False))
 
 
@@ -41,10 +42,11 @@ class LoadedDefense:
 
 
 def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
-                 schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
+                 schedule: Schedule | None = None, clip: bool = True, votes: int = 1,
                  magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
     """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
 
+    ``schedule=None`` takes the denoiser's default (its recorded schedule, else the default at its sigma).
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
     ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
     a user's classifier takes the input conventions its sDAE was trained with, unless loaded here.
@@ -74,6 +76,8 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     sigma = float(den.config["sigma"])
     if magnet:
         steps, schedule = 1, magnet_schedule(sigma)
+    elif schedule is None:
+        schedule = default_schedule(sigma, den.config)
     schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)
