@@ -5,7 +5,9 @@
 #
 #   bash scripts/train_cifar10_denoisers.sh DATA_DIR [OUT_DIR]
 #   env: EPOCHS (20), DEVICE (auto), CHANNELS (64), KERNEL (3), DOWNSAMPLE (1), SKIP (1), SIGMA (0.1), SEED (0),
-#        KINDS ("sdae dae"), MALADE (the malade command; default: malade on PATH)
+#        KINDS ("sdae dae"), TIME_BUDGET (seconds per network, ends between epochs), LIMIT (training images,
+#        for smoke tests), CE_WEIGHT (the sDAE's cross-entropy weight; default 2 sigma^2), FORCE (1: keep a checkpoint
+#        that fails the usefulness check, marked so), MALADE (the malade command; default: malade on PATH)
 set -euo pipefail
 data=${1:?usage: train_cifar10_denoisers.sh DATA_DIR [OUT_DIR]  (DATA_DIR holds train/ and test/)}
 out=${2:-results/cifar10/denoisers}
@@ -17,11 +19,15 @@ shape=(--channels "${CHANNELS:-64}" --kernel "${KERNEL:-3}" --downsample "${DOWN
        --sigma "${SIGMA:-0.1}")
 common=(--dataset "folder:$data" --epochs "${EPOCHS:-20}" --batch-size 128 --seed "${SEED:-0}"
         --device "${DEVICE:-auto}")
+[ -n "${TIME_BUDGET:-}" ] && common+=(--time-budget "$TIME_BUDGET")
+[ -n "${LIMIT:-}" ] && common+=(--limit "$LIMIT")
+[ "${FORCE:-0}" = 1 ] && common+=(--force)
+ce=(); [ -n "${CE_WEIGHT:-}" ] && ce=(--ce-weight "$CE_WEIGHT")
 mkdir -p "$out"
 failed=0
 for kind in ${KINDS:-sdae dae}; do  # each is tried even if the other fails its usefulness check
   case $kind in
-    sdae) $malade train-sdae "${common[@]}" "${shape[@]}" --classifier "$clf.onnx" --classifier-torch "$clf.pt" \
+    sdae) $malade train-sdae "${common[@]}" "${shape[@]}" "${ce[@]}" --classifier "$clf.onnx" --classifier-torch "$clf.pt" \
             --mean 0.4913,0.4821,0.4465 --std 0.2452,0.2428,0.2606 --out "$out/cifar10_sdae.safetensors" || failed=1 ;;
     dae) $malade train-dae "${common[@]}" "${shape[@]}" --out "$out/cifar10_dae.safetensors" || failed=1 ;;
     *) echo "Error: unknown kind $kind (sdae or dae)" >&2; exit 1 ;;
