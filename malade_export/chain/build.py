@@ -12,7 +12,7 @@ from ..errors import MaladeError
 from ..models import DENOISERS
 from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
 from .langevin import MaladeDefense, check_chain_size
-from .presets import DEFAULT_PRESET, preset
+from .presets import DEFAULT_PRESET, bundled_schedule, preset
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,15 @@ class ChainSettings:
     """How the chain runs, apart from its networks: what the command line's chain options set."""
 
     steps: int = 10
-    schedule: Schedule = DEFAULT_SCHEDULE
+    schedule: Schedule | None = None  # None: the one a preset bundles for the sDAE used, else DEFAULT_SCHEDULE
     votes: int = 1
     clip: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ChainSettings:
         """From command-line values (--steps, --schedule, --votes, --no-clip), typed or as recorded text."""
-        return cls(int(params["steps"]), Schedule.parse(params.get("schedule") or ""), int(params["votes"]),
+        text = params.get("schedule") or ""
+        return cls(int(params["steps"]), Schedule.parse(text) if text else None, int(params["votes"]),
                    not params.get("no_clip", False))
 
 
@@ -38,12 +39,16 @@ class LoadedDefense:
     defense: MaladeDefense
     classifier: Checkpoint
     dae: Checkpoint
+    preset: str | None = None  # the bundled preset that supplied the classifier, the denoiser or both
 
 
 def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
-                 schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1,
+                 schedule: Schedule | None = None, clip: bool = True, votes: int = 1,
                  magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
     """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
+
+    ``schedule=None`` takes the schedule a preset bundles for this sDAE file (chosen for its sigma), else
+    ``DEFAULT_SCHEDULE``.
 
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
     ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
@@ -54,6 +59,8 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     bundled = preset(preset_name)
     check_chain_size(steps, votes)
     clf_source, den_path = classifier or bundled.classifier, dae or bundled.sdae
+    if schedule is None:
+        schedule = bundled_schedule(den_path) or DEFAULT_SCHEDULE
     own_checkpoint = str(clf_source).endswith(".safetensors")
     if own_checkpoint:  # both configs refused or accepted before either file's tensors are read
         check_config(clf_source, "classifier")
@@ -77,4 +84,4 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)
-    return LoadedDefense(chain, clf, den)
+    return LoadedDefense(chain, clf, den, preset_name if classifier is None or dae is None else None)

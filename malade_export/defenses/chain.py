@@ -13,7 +13,7 @@ import torch
 from ..chain.build import ChainSettings, LoadedDefense, load_defense
 from ..chain.langevin import MaladeDefense
 from ..errors import MaladeError
-from ..schedule import DEFAULT_SCHEDULE, Schedule
+from ..schedule import Schedule
 from .base import Defense, DefenseSources
 from .projection import ReconstructionSettings
 
@@ -41,7 +41,7 @@ class ChainDefense(Defense):
 
     @classmethod
     def from_checkpoints(cls, classifier: str | Path, denoiser: str | Path, *, steps: int = 10,
-                         schedule: Schedule = DEFAULT_SCHEDULE, clip: bool = True, votes: int = 1) -> ChainDefense:
+                         schedule: Schedule | None = None, clip: bool = True, votes: int = 1) -> ChainDefense:
         loaded = load_defense(classifier, denoiser, steps=steps, schedule=schedule, clip=clip, votes=votes)
         if loaded.dae.config["kind"] != cls.denoiser_kind:
             raise MaladeError(f"{cls.name} needs {cls.wrong_denoiser_hint}, but {loaded.dae.path} holds a "
