@@ -17,6 +17,7 @@ CHANNELS_RANGE = (1, 4)  # image channels C
 SIDE_RANGE = (8, 256)  # image height and width
 NUM_CLASSES_RANGE = (2, 1000)
 DAE_CHANNELS_RANGE = (1, 512)
+DOWNSAMPLE_RANGE = (0, 2)  # stride-2 stages of the (s)DAE
 KERNEL_RANGE = (1, 15)  # odd only: the DAE pads kernel // 2 on each side
 SIGMA_RANGE = (0.0, 1.0)  # exclusive of 0: the chain divides by sigma^2; pixels lie in [0, 1]
 LATENT_RANGE = (1, 1024)
@@ -81,6 +82,9 @@ def validate_config(path: Path, config: Any, expect_kind: tuple[str, ...] | None
             _int_in(path, config, "channels", DAE_CHANNELS_RANGE)
             if _int_in(path, config, "kernel", KERNEL_RANGE) % 2 == 0:
                 raise MaladeError(f"{path}: config field 'kernel' must be odd, got {config['kernel']}")
+            _int_in(path, config, "downsample", DOWNSAMPLE_RANGE, default=2)
+            if not isinstance(config.get("skip", False), bool):
+                raise MaladeError(f"{path}: config field 'skip' must be true or false, got {config['skip']!r:.60}")
         _sigma(path, config)
     elif kind == "generator":
         _int_in(path, config, "latent_dim", LATENT_RANGE, default=128)

@@ -58,6 +58,14 @@ class Schedule:
     def deltas(self, steps: int) -> list[float]:
         return self._decay(self.delta0, self.delta_min, steps)
 
+    def scaled_to(self, sigma: float, reference_sigma: float = 0.3) -> Schedule:
+        """This schedule moved from ``reference_sigma`` to ``sigma``: the same drift fractions (alpha / sigma^2)
+        and the same noise std relative to sigma, so a denoiser trained at a smaller sigma takes the steps
+        its training noise makes sense of (the default was chosen at sigma 0.3 and diverges below 0.21)."""
+        ratio = sigma / reference_sigma
+        return Schedule(min(self.alpha0 * ratio**2, MAX_VALUE), min(self.alpha_min * ratio**2, MAX_VALUE),
+                        min(self.delta0 * ratio, MAX_VALUE), min(self.delta_min * ratio, MAX_VALUE), self.decay)
+
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)
 
@@ -75,6 +83,18 @@ class Schedule:
             except ValueError:
                 raise MaladeError(f"schedule {key} must be a number, got {value!r}") from None
         return cls(**values)  # type: ignore[arg-type]
+
+
+def default_schedule(sigma: float, denoiser_config: dict[str, object] | None = None) -> Schedule:
+    """The schedule a chain takes when none is asked for: the one its denoiser's checkpoint records (a
+    preset tuned for its data), else ``DEFAULT_SCHEDULE`` moved to the denoiser's sigma."""
+    recorded = (denoiser_config or {}).get("schedule")
+    if isinstance(recorded, dict):
+        try:
+            return Schedule(**recorded)  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise MaladeError(f"the denoiser's recorded schedule is malformed: {exc}") from None
+    return DEFAULT_SCHEDULE.scaled_to(sigma)
 
 
 def magnet_schedule(sigma: float) -> Schedule:

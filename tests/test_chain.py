@@ -53,3 +53,24 @@ def test_schedule_anneals_to_floor_and_parses():
 def test_bad_step_counts_are_refused(tiny_checkpoints, steps):
     with pytest.raises(MaladeError, match="steps must be between"):
         load_defense(tiny_checkpoints["classifier"], tiny_checkpoints["sdae"], steps=steps)
+
+
+def test_schedule_moves_with_sigma_and_a_recorded_one_wins(tiny_checkpoints, tmp_path):
+    """A sigma-0.1 denoiser under the sigma-0.3 default would diverge (refused); its own default keeps the drift."""
+    from malade_export.checkpoint import load_checkpoint, save_checkpoint
+    from malade_export.schedule import default_schedule
+
+    scaled = DEFAULT_SCHEDULE.scaled_to(0.1)
+    assert scaled.alpha0 / 0.1**2 == pytest.approx(DEFAULT_SCHEDULE.alpha0 / 0.3**2)
+    assert scaled.delta0 == pytest.approx(DEFAULT_SCHEDULE.delta0 / 3)
+    assert DEFAULT_SCHEDULE.scaled_to(0.3) == DEFAULT_SCHEDULE
+    sdae = load_checkpoint(tiny_checkpoints["sdae"], "sdae")
+    low = save_checkpoint(sdae.model, {**sdae.config, "sigma": 0.1}, tmp_path / "low")
+    with pytest.raises(MaladeError, match="diverge"):
+        load_defense(tiny_checkpoints["classifier"], low, schedule=DEFAULT_SCHEDULE)
+    assert load_defense(tiny_checkpoints["classifier"], low).defense.schedule == scaled
+    tuned = {"alpha0": 0.004, "alpha_min": 0.002, "delta0": 0.01, "delta_min": 0.001, "decay": "linear"}
+    recorded = save_checkpoint(sdae.model, {**sdae.config, "sigma": 0.1, "schedule": tuned}, tmp_path / "tuned")
+    assert load_defense(tiny_checkpoints["classifier"], recorded).defense.schedule == Schedule(**tuned)
+    with pytest.raises(MaladeError, match="schedule"):
+        default_schedule(0.1, {"schedule": {**tuned, "alpha0": 5.0}})

@@ -62,3 +62,15 @@ def test_split_is_deterministic_and_disjoint(slice_dir):
     b_fit, b_val = train_val_split(data, 200)
     np.testing.assert_array_equal(a_val.images, b_val.images)
     assert len(a_fit) + len(a_val) == len(data)
+
+
+def test_random_subset_is_not_the_first_class_of_a_sorted_folder():
+    """An image folder is read class by class; ``--limit`` must still see every class."""
+    from malade_export.data import ImageSet, random_subset
+
+    labels = np.repeat(np.arange(10), 100)
+    data = ImageSet(np.zeros((1000, 1, 2, 2), np.float32), labels.astype(np.int64))
+    subset = random_subset(data, 100)
+    assert len(subset) == 100 and len(np.unique(subset.labels)) == 10
+    assert np.array_equal(random_subset(data, 100).labels, subset.labels)  # seeded: the same images each time
+    assert random_subset(data, 5000) is data

@@ -11,14 +11,14 @@ import onnx
 import pytest
 from click.testing import CliRunner
 
-from malade_export.chain import DEFAULT_PRESET, PRESETS, load_defense, preset
-from malade_export.chain.presets import bundled_schedule
+from malade_export.chain import DEFAULT_PRESET, PRESETS, preset
+from malade_export.checkpoint import check_config
 from malade_export.cli.bench import bench_cmd
 from malade_export.cli.eval import eval_cmd
 from malade_export.cli.export import main as export_main
 from malade_export.errors import MaladeError
 from malade_export.eval.pipeline import bundled_defaults
-from malade_export.schedule import DEFAULT_SCHEDULE, Schedule
+from malade_export.schedule import default_schedule
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 EXPORT = "from malade_export.cli.export import main; main()"
@@ -51,6 +51,8 @@ def test_cifar10_preset_exports_in_a_fresh_process_and_runs_in_onnx_runtime(tmp_
     meta = _metadata(out)
     assert json.loads(meta["malade.class_names"]) == CIFAR10_CLASSES
     assert meta["malade.preset"] == "cifar10" and json.loads(meta["malade.input_shape"]) == [3, 32, 32]
+    sdae = check_config(preset("cifar10").sdae)  # the sDAE's own schedule, or the default at its sigma
+    assert json.loads(meta["malade.schedule"]) == default_schedule(float(sdae["sigma"]), sdae).to_dict()
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     inputs = {i.name: i for i in session.get_inputs()}
     assert list(inputs) == ["x", noise] and inputs["x"].shape[1:] == [3, 32, 32]
@@ -111,20 +113,6 @@ def test_eval_result_records_the_preset(setup, tmp_path):
                                                              "--sdae", setup["sdae"], "--out", own]])
     assert result.exit_code == 0, result.output
     assert json.loads(own.read_text())["preset"] is None
-
-
-def test_a_preset_schedule_applies_to_its_own_sdae_only(monkeypatch):
-    from dataclasses import replace
-
-    from malade_export.chain import presets
-
-    own = Schedule(alpha0=0.03, alpha_min=0.006, delta0=0.04, delta_min=0.004)
-    monkeypatch.setitem(presets.PRESETS._entries, "cifar10", replace(preset("cifar10"), schedule=own))
-    assert bundled_schedule(preset("cifar10").sdae) == own and bundled_schedule(preset().sdae) is None
-    assert load_defense(preset_name="cifar10", steps=2).defense.schedule == own
-    assert load_defense(steps=2).defense.schedule == DEFAULT_SCHEDULE
-    given = Schedule(0.02, 0.01, 0.0, 0.0, "constant")  # an explicit --schedule still wins
-    assert load_defense(preset_name="cifar10", steps=2, schedule=given).defense.schedule == given
 
 
 def test_bench_times_a_preset_and_the_presets_table_judges_each_row_by_its_peak(tmp_path):

@@ -46,5 +46,6 @@ class AttackOptions:
             pgd_alpha=float(params["pgd_alpha"]), pgd_random_start=not params.get("no_random_start", False),
             eot=int(params["eot"]), cw_steps=int(params["cw_steps"]), cw_lr=float(params["cw_lr"]),
             cw_c=float(params["cw_c"]), bpda=bool(params.get("bpda", False)),
-            substitute=SubstituteSettings(rounds=int(params["sub_rounds"]), lmbda=float(params["sub_lambda"]),
-                                          epochs=int(params["sub_epochs"]), seed=int(params["seed"])))
+            substitute=SubstituteSettings(arch=str(params.get("sub_arch") or "E"), rounds=int(params["sub_rounds"]),
+                                          lmbda=float(params["sub_lambda"]), epochs=int(params["sub_epochs"]),
+                                          seed=int(params["seed"])))

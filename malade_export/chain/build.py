@@ -10,9 +10,9 @@ from typing import Any
 from ..checkpoint import Checkpoint, check_config, load_checkpoint
 from ..errors import MaladeError
 from ..models import DENOISERS
-from ..schedule import DEFAULT_SCHEDULE, Schedule, magnet_schedule
+from ..schedule import Schedule, default_schedule, magnet_schedule
 from .langevin import MaladeDefense, check_chain_size
-from .presets import DEFAULT_PRESET, bundled_schedule, preset
+from .presets import DEFAULT_PRESET, preset
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ChainSettings:
     """How the chain runs, apart from its networks: what the command line's chain options set."""
 
     steps: int = 10
-    schedule: Schedule | None = None  # None: the one a preset bundles for the sDAE used, else DEFAULT_SCHEDULE
+    schedule: Schedule | None = None  # None: the denoiser's default (schedule.default_schedule)
     votes: int = 1
     clip: bool = True
 
@@ -47,9 +47,7 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
                  magnet: bool = False, preset_name: str = DEFAULT_PRESET) -> LoadedDefense:
     """Load classifier + (s)DAE checkpoints (defaults: the preset's) into a defence.
 
-    ``schedule=None`` takes the schedule a preset bundles for this sDAE file (chosen for its sigma), else
-    ``DEFAULT_SCHEDULE``.
-
+    ``schedule=None`` takes the denoiser's default (its recorded schedule, else the default at its sigma).
     ``magnet=True`` builds the MagNet special case (one noiseless full step) from the same DAE.
     ``classifier`` may be any classifier source (``classifier_sources``) or an already loaded one;
     a user's classifier takes the input conventions its sDAE was trained with, unless loaded here.
@@ -59,8 +57,6 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     bundled = preset(preset_name)
     check_chain_size(steps, votes)
     clf_source, den_path = classifier or bundled.classifier, dae or bundled.sdae
-    if schedule is None:
-        schedule = bundled_schedule(den_path) or DEFAULT_SCHEDULE
     own_checkpoint = str(clf_source).endswith(".safetensors")
     if own_checkpoint:  # both configs refused or accepted before either file's tensors are read
         check_config(clf_source, "classifier")
@@ -81,6 +77,8 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     sigma = float(den.config["sigma"])
     if magnet:
         steps, schedule = 1, magnet_schedule(sigma)
+    elif schedule is None:
+        schedule = default_schedule(sigma, den.config)
     schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)

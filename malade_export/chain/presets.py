@@ -5,25 +5,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..registry import Registry
-from ..schedule import Schedule
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A classifier and the sDAE trained under it, shipped inside the package.
-
-    ``schedule`` is the step schedule chosen for this sDAE; None means ``DEFAULT_SCHEDULE``, which was
-    chosen for sigma 0.3 (its alphas are absolute, so an sDAE with another sigma needs its own).
-    ``dae`` is the unsupervised DAE that Mala and MagNet use with this classifier, where one is bundled.
-    """
+    """A classifier and the sDAE trained under it, shipped inside the package; ``dae`` is the unsupervised
+    DAE that Mala and MagNet use with this classifier, where one is bundled. The chain's step schedule
+    comes from the sDAE's checkpoint (``schedule.default_schedule``), so it travels with the file."""
 
     classifier: Path
     sdae: Path
     description: str
     dae: Path | None = None
-    schedule: Schedule | None = None
 
 
 PRESETS: Registry[Preset] = Registry("preset")
@@ -42,12 +37,6 @@ PRESETS.register("cifar10")(Preset(
 
 def preset(name: str = DEFAULT_PRESET) -> Preset:
     return PRESETS.get(name)
-
-
-def bundled_schedule(sdae: str | Path) -> Schedule | None:
-    """The schedule a preset chose for this sDAE file, if it is a bundled one with its own."""
-    path = Path(sdae).resolve()
-    return next((p.schedule for p in map(PRESETS.get, PRESETS) if p.schedule and p.sdae.resolve() == path), None)
 
 
 def preset_help() -> str:

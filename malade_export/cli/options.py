@@ -143,8 +143,9 @@ def data_options(val_size: bool = True) -> Decorator:
 
 SCHEDULE_HELP = (
     "Step sizes as key=value pairs: alpha0, alpha_min (drift, in units of sigma^2: alpha=sigma^2 jumps to r(x)), "
-    "delta0, delta_min (noise std), decay=geometric|linear|constant. Unnamed keys keep their defaults "
-    f"[default: {','.join(f'{k}={v}' for k, v in DEFAULT_SCHEDULE.to_dict().items())}].")
+    "delta0, delta_min (noise std), decay=geometric|linear|constant. Unnamed keys keep the sigma-0.3 defaults "
+    f"({','.join(f'{k}={v}' for k, v in DEFAULT_SCHEDULE.to_dict().items())}) [default: the schedule the "
+    "denoiser records, else those at its sigma: alphas x (sigma/0.3)^2, deltas x sigma/0.3].")
 
 
 def _chain_option_list() -> list[Decorator]:
@@ -218,8 +219,17 @@ def attack_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sub-epochs", default=10, show_default=True, type=click.IntRange(1),
                      help="Black-box substitute: epochs per round."),
         click.option("--sub-lambda", default=0.1, show_default=True, type=float),
+        click.option("--sub-arch", type=RegistryChoice(_classifier_names), default="E", show_default=True,
+                     help="Black-box substitute architecture: E (Defense-GAN's MLP) for grey digits; a conv "
+                          "net (A, or airbench-small) for colour images."),
     ]
     return option_group(options)(func)
+
+
+def _classifier_names() -> tuple[str, ...]:
+    from ..models import CLASSIFIERS
+
+    return CLASSIFIERS.names()
 
 
 def _defense_names() -> tuple[str, ...]:

@@ -9,10 +9,10 @@ import click
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..classifier_sources.spec import ClassifierSpec
-from ..data import ImageSet, default_val_size, load_split, train_val_split
+from ..data import ImageSet, default_val_size, load_split, random_subset, train_val_split
 from ..device import resolve_device
 from ..models import CLASSIFIERS
-from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
+from ..models.dae import DEFAULT_CHANNELS, DEFAULT_DOWNSAMPLE, DEFAULT_KERNEL
 from ..train import (
     Denoiser,
     Supervision,
@@ -42,7 +42,7 @@ def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Call
             click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
                          help="Learning rate (Adam's unless --optimizer; the peak under --schedule)."),
             click.option("--limit", type=click.IntRange(1), default=None,
-                         help="Use only the first N training images (smoke tests)."),
+                         help="Train on N training images drawn at random (seed 0), e.g. for a quick sweep."),
         ])(func)
         func = run_options("Checkpoint to write (.safetensors is appended when missing).", out_required=True,
                            seed_help="Seed for init, shuffling and noise.")(func)
@@ -58,7 +58,7 @@ def _load_data(data: DataOptions, limit: int | None) -> tuple[ImageSet, ImageSet
     test = load_split(data.dataset, "test", options=read)
     train, val = train_val_split(train_full, val_size=default_val_size(len(train_full), data.val_size))
     if limit:
-        train = train.subset(slice(0, limit))
+        train = random_subset(train, limit)
     return train, val, test
 
 
@@ -108,7 +108,13 @@ def train_classifier_cmd(arch: str, data: DataOptions, run: RunOptions, colour: 
 
 def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--init", "init_path", type=click.Path(dir_okay=False), default=None,
-                        help="Warm-start from this DAE/sDAE checkpoint (its channels and kernel are used).")(func)
+                        help="Warm-start from this DAE/sDAE checkpoint (its architecture is used).")(func)
+    func = click.option("--skip/--no-skip", default=None,
+                        help="Feed the input beside the decoder's features to the last conv, so detail need not "
+                             "pass the bottleneck [default: off, or --init's].")(func)
+    func = click.option("--downsample", type=click.IntRange(0, 2), default=None,
+                        help=f"Stride-2 stages; 2 is the paper's, 0-1 keep more resolution for colour images "
+                             f"[default: {DEFAULT_DOWNSAMPLE}, or --init's].")(func)
     func = click.option("--kernel", type=click.IntRange(1), default=None,
                         help=f"Conv kernel size [default: {DEFAULT_KERNEL}, or --init's].")(func)
     func = click.option("--channels", type=click.IntRange(1), default=None,
@@ -118,11 +124,14 @@ def _dae_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _architecture(channels: int | None, kernel: int | None, init_path: str | None,
-                  default: tuple[int, int] = (DEFAULT_CHANNELS, DEFAULT_KERNEL)) -> Denoiser:
-    """channels/kernel/init for training: explicit flags, else the --init checkpoint's, else ``default``."""
+                  default: tuple[int, int] = (DEFAULT_CHANNELS, DEFAULT_KERNEL), downsample: int | None = None,
+                  skip: bool | None = None) -> Denoiser:
+    """The network to train: explicit flags, else the --init checkpoint's, else ``default``."""
     init = load_checkpoint(init_path, ("sdae", "dae")) if init_path else None
     base = init.config if init else {"channels": default[0], "kernel": default[1]}
-    return Denoiser(channels or int(base["channels"]), kernel or int(base["kernel"]), init)
+    return Denoiser(channels or int(base["channels"]), kernel or int(base["kernel"]), init,
+                    int(base.get("downsample", DEFAULT_DOWNSAMPLE)) if downsample is None else downsample,
+                    bool(base.get("skip", False)) if skip is None else skip)
 
 
 @click.command("train-dae", cls=TerseCommand)
@@ -130,10 +139,10 @@ def _architecture(channels: int | None, kernel: int | None, init_path: str | Non
 @_dae_options
 @training_options(default_epochs=10)
 @one_line_errors
-def train_dae_cmd(data: DataOptions, run: RunOptions, force: bool, sigma: float, channels: int | None,
-                  kernel: int | None, init_path: str | None, **kw: Any) -> None:
+def train_dae_cmd(data: DataOptions, run: RunOptions, force: bool, sigma: float, **kw: Any) -> None:
     """Train the unsupervised DAE (eq 5 of the paper) used by the Mala and MagNet baselines."""
-    architecture = _architecture(channels, kernel, init_path)
+    architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"], downsample=kw["downsample"],
+                                 skip=kw["skip"])
     train, val, test = _load_data(data, kw["limit"])
     result = train_dae(train, val, _settings(kw, data, run, val), sigma=sigma, denoiser=architecture, log=click.echo)
     _check(result, force)
@@ -152,7 +161,8 @@ def train_dae_cmd(data: DataOptions, run: RunOptions, force: bool, sigma: float,
 def train_sdae_cmd(data: DataOptions, run: RunOptions, classifier: ClassifierSpec, ce_weight: float | None,
                    force: bool, **kw: Any) -> None:
     """Train the supervised sDAE (eq 8 of the paper): reconstruction + 2 sigma^2 x class-balanced cross-entropy."""
-    architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"])
+    architecture = _architecture(kw["channels"], kw["kernel"], kw["init_path"], downsample=kw["downsample"],
+                                 skip=kw["skip"])
     train, val, test = _load_data(data, kw["limit"])
     spec, classifier = classifier, classifier.load(train.input_shape, data.dataset,
                                                    max(train.num_classes, test.num_classes))

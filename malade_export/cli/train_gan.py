@@ -19,21 +19,21 @@ from .options import DataOptions, RunOptions, data_options, run_options
               help="Adam learning rate (betas 0.5, 0.9).")
 @click.option("--gp-weight", default=10.0, show_default=True, type=click.FloatRange(min=0),
               help="Gradient-penalty weight lambda.")
-@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N training images.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Train on N random training images (seed 0).")
 @run_options("Generator checkpoint to write (.safetensors is appended when missing).", out_required=True)
 @data_options()
 @one_line_errors
 def train_gan_cmd(data: DataOptions, run: RunOptions, **kw: Any) -> None:
     """Train Defense-GAN's WGAN-GP on the training split; saves the generator (kind "generator")."""
     from ..checkpoint import save_checkpoint
-    from ..data import default_val_size, load_split, train_val_split
+    from ..data import default_val_size, load_split, random_subset, train_val_split
     from ..train import GanSettings, train_gan
     from ..train.gan import write_sample_grid
 
     full = load_split(data.dataset, "train", options=data.read_options())
     train, _ = train_val_split(full, val_size=default_val_size(len(full), data.val_size))
     if kw["limit"]:
-        train = train.subset(slice(0, kw["limit"]))
+        train = random_subset(train, kw["limit"])
     settings = GanSettings(iterations=kw["iterations"], batch_size=kw["batch_size"], lr=kw["lr"],
                            critic_steps=kw["critic_steps"], gp_weight=kw["gp_weight"], seed=run.seed,
                            device=resolve_device(run.device))

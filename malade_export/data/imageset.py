@@ -91,6 +91,16 @@ def train_val_split(data: ImageSet, val_size: int = 5000, seed: int = 0) -> tupl
     return data.subset(np.sort(order[val_size:])), data.subset(np.sort(order[:val_size]))
 
 
+def random_subset(data: ImageSet, size: int, seed: int = 0) -> ImageSet:
+    """``size`` images drawn without replacement, kept in stored order.
+
+    Not the first ``size``: an image folder is read class by class, so its first images are one class.
+    """
+    if size >= len(data):
+        return data
+    return data.subset(np.sort(np.random.default_rng(seed).permutation(len(data))[:size]))
+
+
 def check_fits_in_memory(values: int, source: str, bytes_per_value: int = 4) -> None:
     """Refuse, before allocating, a dataset whose float32 form would take most of the machine's memory."""
     needed = values * bytes_per_value

@@ -12,7 +12,7 @@ from ..checkpoint import Checkpoint
 from ..data import ImageSet
 from ..errors import MaladeError
 from ..models import DenoisingAutoencoder, build_model
-from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
+from ..models.dae import DEFAULT_CHANNELS, DEFAULT_DOWNSAMPLE, DEFAULT_KERNEL
 from ..provenance import checkpoint_provenance
 from .augment import make_augment
 from .distill import distill_gap, distill_loss
@@ -53,11 +53,22 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class Denoiser:
-    """The (s)DAE to train: its width and kernel, optionally warm-started from a checkpoint of that shape."""
+    """The (s)DAE to train: its shape (see DenoisingAutoencoder), optionally warm-started from one of that shape."""
 
     channels: int = DEFAULT_CHANNELS
     kernel: int = DEFAULT_KERNEL
     init: Checkpoint | None = None
+    downsample: int = DEFAULT_DOWNSAMPLE
+    skip: bool = False
+
+    def config(self) -> dict[str, Any]:
+        """The checkpoint fields that rebuild this network (the paper's shape writes only channels and kernel)."""
+        fields: dict[str, Any] = {"channels": self.channels, "kernel": self.kernel}
+        if self.downsample != DEFAULT_DOWNSAMPLE:
+            fields["downsample"] = self.downsample
+        if self.skip:
+            fields["skip"] = True
+        return fields
 
 
 @dataclass(frozen=True)
@@ -160,8 +171,8 @@ def train_dae(train: ImageSet, val: ImageSet, settings: TrainSettings, *, sigma:
     """
     denoiser = denoiser or Denoiser()
     kind = "sdae" if supervision is not None else "dae"
-    config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), "channels": denoiser.channels,
-                              "kernel": denoiser.kernel, "sigma": sigma}
+    config: dict[str, Any] = {"kind": kind, "input_shape": list(train.input_shape), **denoiser.config(),
+                              "sigma": sigma}
     model = _initial_model(config, settings, denoiser.init, train)
     classifier, weights, ce_weight = None, None, None
     if supervision is not None:
@@ -196,8 +207,8 @@ def distill_sdae(teacher: Checkpoint, classifier: Checkpoint, train: ImageSet, v
     ``student.init`` warm-starts it from an earlier student of the same shape.
     """
     sigma = float(teacher.config["sigma"])
-    config: dict[str, Any] = {"kind": "sdae", "input_shape": list(train.input_shape), "channels": student.channels,
-                              "kernel": student.kernel, "sigma": sigma,
+    config: dict[str, Any] = {"kind": "sdae", "input_shape": list(train.input_shape), **student.config(),
+                              "sigma": sigma,
                               "distilled_from": {"file": teacher.path.name, "sha256": teacher.sha256},
                               "classifier_sha256": classifier.sha256, "kl_weight": kl_weight}
     model = _initial_model(config, settings, student.init, train)
