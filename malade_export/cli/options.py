@@ -221,7 +221,7 @@ def attack_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sub-lambda", default=0.1, show_default=True, type=float),
         click.option("--sub-arch", type=RegistryChoice(_classifier_names), default="E", show_default=True,
                      help="Black-box substitute architecture: E (Defense-GAN's MLP) for grey digits; a conv "
-                          "net (A, or airbench-small) for colour images."),
+                          "net (substitute-cnn) for colour images."),
     ]
     return option_group(options)(func)
 

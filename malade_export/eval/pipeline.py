@@ -146,7 +146,14 @@ def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
     device = resolve_device(config.device)
     defense = build(config.defense, device)
     data = load_slice(config, device)
-    attack = make_attack(config, defense, data)
+    return evaluate_prepared(config, defense, data, make_attack(config, defense, data), started, progress)
+
+
+def evaluate_prepared(config: EvalConfig, defense: Defense, data: EvalSlice, attack: Attack | None,
+                      started: float, progress: bool = True) -> dict[str, Any]:
+    """``run_eval``'s record for a defence, slice and attack built already, so a sweep over eps can reuse a
+    black-box substitute (its training does not depend on eps) instead of retraining it per eps."""
+    device = resolve_device(config.device)
     clean, attacked = evaluate(defense, attack, data.images, data.labels, config.batch_size, progress)
     white_box = attack is not None and attack.white_box
     spec = config.defense
