@@ -38,3 +38,21 @@ def test_chain_states_are_images_and_a_perfect_student_has_zero_loss(tiny_checkp
     assert not torch.equal(states, images)
     # A student that is its teacher has nothing left to learn.
     assert distill_loss(teacher, teacher, classifier, sigma=0.3)(images, labels).item() == 0.0
+
+
+def test_time_budget_ends_between_epochs_and_is_recorded(slice_data):
+    """A budget shorter than one epoch still leaves one finished epoch (a model to save), never a cut one."""
+    from malade_export.train import Denoiser, TrainSettings, train_dae
+
+    fit, val, _ = slice_data
+    settings = TrainSettings(epochs=50, batch_size=64, command="pytest", time_budget_s=1e-3)
+    lines: list[str] = []
+    result = train_dae(fit.subset(slice(0, 256)), val.subset(slice(0, 64)), settings, denoiser=Denoiser(4, 3),
+                       log=lines.append)
+    training = result.config["training"]
+    assert training["epochs"] == 1 and training["epochs_asked"] == 50 and training["time_budget_s"] == 1e-3
+    assert len(training["history"]) == 1 and any("time budget" in line for line in lines)
+    unbounded = train_dae(fit.subset(slice(0, 128)), val.subset(slice(0, 64)),
+                          TrainSettings(epochs=2, batch_size=64, command="pytest"), denoiser=Denoiser(4, 3),
+                          log=lines.append)
+    assert unbounded.config["training"]["epochs"] == 2 and "time_budget_s" not in unbounded.config["training"]

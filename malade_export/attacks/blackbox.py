@@ -96,6 +96,10 @@ class BlackBox(Attack):
             raise MaladeError("the black-box attack needs held-out images to train its substitute")
         return cls.train(model, holdout, num_classes, options.eps, options.substitute)
 
+    def at_eps(self, eps: float) -> BlackBox:
+        """The same substitute aimed at another budget: what this attack at ``eps`` would have trained."""
+        return BlackBox(self.model, eps, self.settings, self.training_size)
+
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return FGSM(self.model, self.eps).perturb(x, y)
 

@@ -1,7 +1,7 @@
 """The files a benchmark runs: checkpoints (given, bundled, or untrained stand-ins) and exported chains.
 
-Weights do not change latency, so when no checkpoints are given and the bundled ones are not there
-yet, untrained networks of the default architectures are written to the work folder and used (the
+Weights do not change latency, so when no checkpoints are given and the default preset's are not
+there yet, untrained networks of its architectures are written to the work folder and used (the
 report says which). Shared by the Python suite and scripts/bench_cpp.sh.
 """
 from __future__ import annotations
@@ -10,23 +10,24 @@ from pathlib import Path
 
 import torch
 
-from ..chain import LoadedDefense, MaladeDefense, preset
+from ..chain import DEFAULT_PRESET, LoadedDefense, MaladeDefense, preset
 from ..checkpoint import save_checkpoint
+from ..errors import MaladeError
 from ..export import export_defense
 from ..models import build_model
 from ..models.dae import DEFAULT_CHANNELS, DEFAULT_KERNEL
 from .backends import ChainFiles
 
 
-def bench_checkpoints(work: Path, classifier: str | Path | None = None,
-                      sdae: str | Path | None = None) -> tuple[Path, Path, str]:
-    """Given checkpoints, else the bundled ones, else untrained nets of the default architectures."""
+def bench_checkpoints(work: Path, classifier: str | Path | None = None, sdae: str | Path | None = None,
+                      preset_name: str = DEFAULT_PRESET) -> tuple[Path, Path, str]:
+    """Given checkpoints, else the preset's, else (default preset only) untrained nets of its architectures."""
     shape = [1, 28, 28]
     configs = {"classifier": {"kind": "classifier", "arch": "A", "input_shape": shape, "num_classes": 10},
                "sdae": {"kind": "sdae", "input_shape": shape, "channels": DEFAULT_CHANNELS, "kernel": DEFAULT_KERNEL,
                         "sigma": 0.3}}
     paths, sources = [], []
-    bundled_files = preset()
+    bundled_files = preset(preset_name)
     for name, given, bundled in (("classifier", classifier, bundled_files.classifier),
                                  ("sdae", sdae, bundled_files.sdae)):
         if given:
@@ -34,7 +35,9 @@ def bench_checkpoints(work: Path, classifier: str | Path | None = None,
             sources.append(f"{name}: {given}")
         elif bundled.is_file():
             paths.append(bundled)
-            sources.append(f"{name}: bundled {bundled.name}")
+            sources.append(f"{name}: bundled {bundled.name} (preset {preset_name})")
+        elif preset_name != DEFAULT_PRESET:
+            raise MaladeError(f"preset {preset_name}'s {name} {bundled} is missing; reinstall the package")
         else:
             torch.manual_seed(0)
             (work / "untrained").mkdir(parents=True, exist_ok=True)

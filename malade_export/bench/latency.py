@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..chain import load_defense
-from ..checkpoint import load_checkpoint
+from ..chain import DEFAULT_PRESET, load_defense
+from ..checkpoint import check_config, load_checkpoint
 from ..defenses.defensegan import DefenseGAN, ReconstructionSettings
-from ..models.gan import Generator
+from ..errors import MaladeError
+from ..models.gan import IMAGE_SIDE, Generator
 from .artifacts import bench_checkpoints, chain_files, export_chain
 from .backends import BACKENDS, BackendUnavailable, Runner, make_runner
 from .environment import describe_environment
@@ -55,6 +56,7 @@ class BenchConfig:
     cuda_peak_size: int = 8192  # the GPU matmul peak, measured where a CUDA backend is timed
     classifier: str | None = None
     sdae: str | None = None
+    preset: str = DEFAULT_PRESET  # where the classifier and sDAE not given come from
     quick: bool = False
 
 
@@ -147,6 +149,9 @@ def _dgan_cases(config: BenchConfig, classifier: Path) -> list[Case]:
     The generator is untrained: latency does not depend on the weights."""
     clf = load_checkpoint(classifier, "classifier")
     shape = tuple(clf.config["input_shape"])
+    if config.dgan_devices and shape[1:] != IMAGE_SIDE:
+        raise MaladeError(f"Defense-GAN's generator makes {IMAGE_SIDE[0]}x{IMAGE_SIDE[1]} images, this "
+                          f"classifier takes {shape[1]}x{shape[2]}; time Malade alone with --dgan-devices none")
     generator = Generator(shape[0])
     settings = [(config.dgan_steps, r, "main") for r in config.dgan_restarts]
     settings += [(n, 1, "table6") for n in config.steps if n != config.dgan_steps or 1 not in config.dgan_restarts]
@@ -229,7 +234,7 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        classifier, sdae, weights = bench_checkpoints(work, config.classifier, config.sdae)
+        classifier, sdae, weights = bench_checkpoints(work, config.classifier, config.sdae, config.preset)
         peaks: dict[str, list[dict[str, object]]] = {"fp32": [], "bf16": []}
 
         def measure_peak() -> None:  # once per pass; the best is the ceiling, like the best of its reps
@@ -252,15 +257,19 @@ def run_benchmark(config: BenchConfig, work: Path, log: Log = lambda line: None)
         else:
             measure_peaks = measure_peak
         skipped: dict[str, str] = {}
-        rows = _time_cases(_ratio_pairs_adjacent(_malade_cases(config, classifier, sdae, work),
-                                                 _dgan_cases(config, classifier), goal_steps(config.steps)),
+        dgan = _dgan_cases(config, classifier)  # first: it refuses a classifier Defense-GAN cannot serve
+        rows = _time_cases(_ratio_pairs_adjacent(_malade_cases(config, classifier, sdae, work), dgan,
+                                                 goal_steps(config.steps)),
                            config, log, skipped, measure_peaks)
         best = {name: max(runs, key=lambda p: float(p["gflops"])) | {"passes": len(runs)}  # type: ignore[arg-type]
                 for name, runs in peaks.items()}
     finally:
         torch.set_num_threads(previous_threads)
     report: dict[str, object] = {
-        "config": asdict(config), "environment": describe_environment(config.threads), "weights": weights,
+        "config": asdict(config),
+        "preset": config.preset if not (config.classifier and config.sdae) else None,
+        "input_shape": check_config(classifier, "classifier")["input_shape"],
+        "environment": describe_environment(config.threads), "weights": weights,
         "matmul_peak": best["fp32"], "matmul_peak_bf16": best["bf16"],
         "matmul_peak_cuda": _best_cuda_peaks(cuda_peaks),
         "backends": {b: BACKENDS.get(b).description for b in config.backends},

@@ -39,6 +39,7 @@ class LoadedDefense:
     defense: MaladeDefense
     classifier: Checkpoint
     dae: Checkpoint
+    preset: str | None = None  # the bundled preset that supplied the classifier, the denoiser or both
 
 
 def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | Path | None = None, *, steps: int = 10,
@@ -81,4 +82,4 @@ def load_defense(classifier: str | Path | Checkpoint | None = None, dae: str | P
     schedule.check_for(sigma)
     chain = MaladeDefense(clf.model, den.model, sigma, tuple(clf.config["input_shape"]), steps=steps,
                           schedule=schedule, clip=clip, votes=votes)
-    return LoadedDefense(chain, clf, den)
+    return LoadedDefense(chain, clf, den, preset_name if classifier is None or dae is None else None)

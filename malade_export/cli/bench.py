@@ -8,7 +8,8 @@ import click
 
 from ..atomic import refuse_overwrite
 from ..errors import MaladeError
-from .common import one_line_errors
+from .common import TerseCommand, one_line_errors
+from .options import preset_option
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -33,7 +34,7 @@ def _devices(text: str) -> tuple[str, ...]:
     return devices
 
 
-@click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("bench", cls=TerseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="About 2 minutes: N=10 only, few repetitions, Defense-GAN measured "
                                             "at 10 steps and scaled to L.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=DEFAULT_OUT_DIR, show_default=True,
@@ -60,16 +61,19 @@ def _devices(text: str) -> tuple[str, ...]:
 @click.option("--dgan-devices", default="cpu", show_default=True,
               help="Where Defense-GAN runs: cpu, cuda, cpu,cuda, or none to time Malade alone (cuda is recorded "
                    "as skipped without a GPU).")
+@preset_option
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
-              help="Classifier checkpoint [default: bundled, else untrained arch A].")
+              help="Classifier checkpoint [default: the --preset's; for fashion-mnist without its files, an untrained "
+                   "arch A].")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
-              help="sDAE checkpoint [default: bundled, else untrained].")
+              help="sDAE checkpoint [default: the --preset's, else as --classifier].")
 @one_line_errors
 def bench_cmd(quick: bool, out_dir: str, force: bool, **options: Any) -> None:
     """Latency of Malade (PyTorch eager, TorchScript, ONNX Runtime, GPU runtimes when present) vs Defense-GAN.
 
     \b
     Example:  malade bench --quick --out-dir runs/bench
+              malade bench --quick --preset cifar10 --dgan-devices none --out-dir runs/bench_cifar10
     Prints the goal ratios at the end; see latency.md for the tables.
     """
     from ..bench import (
@@ -96,11 +100,12 @@ def bench_cmd(quick: bool, out_dir: str, force: bool, **options: Any) -> None:
 def _overrides(options: dict[str, Any], quick: bool) -> dict[str, object]:
     """``BenchConfig`` fields from the command line; options left out keep the full or quick defaults."""
     from ..bench.backends import BACKENDS
+    from ..chain import DEFAULT_PRESET
 
     overrides: dict[str, object] = {
         "dgan_steps": options["dgan_steps"], "dgan_restarts": _ints(options["dgan_restarts"]),
         "dgan_batches": _ints(options["dgan_batches"]), "dgan_devices": _devices(options["dgan_devices"]),
-        "classifier": options["classifier"], "sdae": options["sdae"]}
+        "classifier": options["classifier"], "sdae": options["sdae"], "preset": options["preset"] or DEFAULT_PRESET}
     for key in ("steps", "batches"):
         if options[key]:
             overrides[key] = _ints(options[key])

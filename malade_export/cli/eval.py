@@ -16,12 +16,14 @@ from .options import (
     data_options,
     defense_options,
     option_group,
+    preset_option,
     run_options,
 )
 
 
 @click.command("eval", cls=TerseCommand)
 @data_options(val_size=False)
+@preset_option
 @defense_options
 @option_group(source_option_list(with_classifier=False))
 @chain_options(parse=False)
@@ -47,7 +49,6 @@ def eval_cmd(data: DataOptions, force: bool, **params: Any) -> None:
 
     if params["out"]:
         refuse_overwrite([Path(params["out"]), Path(params["out"]).with_suffix(".md")], force)
-    params["classifier"], params["sdae"] = _bundled_defaults(params["defense"], params["classifier"], params["sdae"])
     config = EvalConfig.from_params({**params, "dataset": data.dataset, "data_dir": data.data_dir,
                                      "image_size": data.image_size, "skip_bad_images": data.skip_bad_images,
                                      "test_fraction": data.test_fraction}, command_line())
@@ -61,13 +62,3 @@ def eval_cmd(data: DataOptions, force: bool, **params: Any) -> None:
     else:
         click.echo(markdown_row(record))
 
-
-def _bundled_defaults(defense: str, classifier: str | None, denoiser: str | None) -> tuple[str, str | None]:
-    """The bundled classifier A and its sDAE (malade) or the DAE (mala, magnet) where none is given."""
-    from ..chain import preset
-    from ..chain.presets import WEIGHTS_DIR
-
-    bundled = preset()
-    if denoiser is None and defense in ("malade", "mala", "magnet"):
-        denoiser = str(bundled.sdae if defense == "malade" else WEIGHTS_DIR / "dae.safetensors")
-    return classifier or str(bundled.classifier), denoiser

@@ -12,7 +12,7 @@ from .. import __version__
 from ..errors import MaladeError
 from .classifier_options import CLASSIFIER_HELP, classifier_options
 from .common import TerseCommand, one_line_errors
-from .options import RegistryChoice, chain_options, option_group
+from .options import RegistryChoice, chain_options, option_group, preset_option
 
 if TYPE_CHECKING:
     from ..chain import ChainSettings
@@ -90,37 +90,39 @@ export_options = option_group([
 @click.command(name="malade-export", cls=TerseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @one_line_errors  # outermost: the option groups' parsing (a bad --schedule) fails in one line too
 @click.argument("out", type=click.Path(dir_okay=False))
-@classifier_options(required=False, help_text=CLASSIFIER_HELP + " [default: bundled classifier A, Fashion-MNIST]")
+@preset_option
+@classifier_options(required=False, help_text=CLASSIFIER_HELP + " [default: the --preset's classifier]")
 @click.option("--sdae", type=click.Path(dir_okay=False), default=None,
-              help="sDAE (or DAE, giving Mala) checkpoint [default: the bundled 48-channel sDAE trained under "
-                   "classifier A].")
+              help="sDAE (or DAE, giving Mala) checkpoint [default: the --preset's sDAE].")
 @chain_options()
 @click.option("--magnet", is_flag=True, help="Export MagNet instead: one noiseless step to r(x) (use with a DAE).")
 @export_options
 @click.version_option(__version__, prog_name="malade-export")
-def main(out: str, classifier: ClassifierSpec, sdae: str | None, chain: ChainSettings, magnet: bool,
-         settings: ExportSettings) -> None:
+def main(out: str, preset: str | None, classifier: ClassifierSpec, sdae: str | None, chain: ChainSettings,
+         magnet: bool, settings: ExportSettings) -> None:
     """Export the Malade defence (sDAE purification + classifier) as ONE graph file OUT.
 
     \b
     Example:  malade-export --steps 10 out.onnx
+              malade-export --preset cifar10 cifar10.onnx
     Inputs `x` and `noise` (or `seed`); outputs `logits`, `purified`, `score`.
     """
-    _export(Path(out), classifier, sdae, chain, magnet, settings)
+    _export(Path(out), classifier, sdae, chain, magnet, settings, preset)
 
 
-def _classifier(spec: ClassifierSpec, sdae: str | None) -> Any:
+def _classifier(spec: ClassifierSpec, sdae: str | None, preset_name: str) -> Any:
     """A path for load_defense (a user's conventions then come from the sDAE), or the classifier loaded as declared."""
     if spec.classifier is None or spec.is_plain:
         return spec.classifier
     from ..chain import preset
 
-    return spec.load(denoiser=sdae or preset().sdae)
+    return spec.load(denoiser=sdae or preset(preset_name).sdae)
 
 
 def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_settings: ChainSettings, magnet: bool,
-            settings: ExportSettings) -> None:
+            settings: ExportSettings, preset_name: str | None = None) -> None:
     from ..atomic import check_output
+    from ..chain import DEFAULT_PRESET
     from ..chain.build import load_defense
     from ..export import export_defense
 
@@ -135,14 +137,16 @@ def _export(out: Path, classifier: ClassifierSpec, sdae: str | None, chain_setti
         require_tensorrt()
         if fmt != "onnx":
             raise MaladeError("--trt-engine needs --format onnx")
-    loaded = load_defense(_classifier(classifier, sdae), sdae, steps=chain_settings.steps,
+    preset_name = preset_name or DEFAULT_PRESET
+    loaded = load_defense(_classifier(classifier, sdae, preset_name), sdae, steps=chain_settings.steps,
                           schedule=chain_settings.schedule, clip=chain_settings.clip, votes=chain_settings.votes,
-                          magnet=magnet)
+                          magnet=magnet, preset_name=preset_name)
     result = export_defense(loaded, out, fmt, noise_mode, settings.dtype, settings.opset, settings.verify, target)
     chain, votes = loaded.defense, chain_settings.votes
     click.echo(f"wrote {result.path} ({fmt}, {result.size_bytes / 1e6:.2f} MB): {chain.steps} steps, "
                f"sigma={chain.sigma}, noise={noise_mode}, votes={votes}, dtype={settings.dtype}"
-               + (f", target={target}" if fmt == "onnx" else ""))
+               + (f", target={target}" if fmt == "onnx" else "")
+               + (f", preset={loaded.preset}" if loaded.preset else ""))
     click.echo(_io_table(fmt, noise_mode, chain.steps, votes, list(chain.input_shape),
                          int(loaded.classifier.config.get("num_classes", 10))))
     if result.report:

@@ -41,6 +41,38 @@ class RegistryChoice(click.Choice):
         pass
 
 
+class LazyHelpOption(click.Option):
+    """An option whose help text is read from a registry when the help is shown, like ``RegistryChoice``."""
+
+    def __init__(self, *args: Any, help_text: Callable[[], str], **kwargs: Any) -> None:
+        self._help_text = help_text
+        super().__init__(*args, **kwargs)
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self._help_text()
+        return super().get_help_record(ctx)
+
+
+def _preset_names() -> tuple[str, ...]:
+    from ..chain import PRESETS
+
+    return PRESETS.names()
+
+
+def _preset_help() -> str:
+    from ..chain import DEFAULT_PRESET
+    from ..chain.presets import preset_help
+
+    return (f"Bundled classifier + sDAE to use where --classifier / --sdae are not given ({preset_help()}) "
+            f"[default: {DEFAULT_PRESET}].")
+
+
+def preset_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--preset NAME (None: the default preset), for every command that falls back on the bundled weights."""
+    return click.option("--preset", cls=LazyHelpOption, help_text=_preset_help, type=RegistryChoice(_preset_names),
+                        default=None)(func)
+
+
 def option_group(options: list[Decorator], into: str | None = None,
                  parse: Callable[[Mapping[str, Any]], Any] | None = None) -> Decorator:
     """Apply ``options``; with ``into``, replace their values by ``parse(values)`` under that one name."""
@@ -190,7 +222,7 @@ def attack_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sub-lambda", default=0.1, show_default=True, type=float),
         click.option("--sub-arch", type=RegistryChoice(_classifier_names), default="E", show_default=True,
                      help="Black-box substitute architecture: E (Defense-GAN's MLP) for grey digits; a conv "
-                          "net (A, or airbench-small) for colour images."),
+                          "net (substitute-cnn) for colour images."),
     ]
     return option_group(options)(func)
 
@@ -218,10 +250,10 @@ def defense_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--classifier", type=PATH, default=None,
                      help="Classifier: a malade checkpoint, ONNX, TorchScript, .pt2, or module:callable "
-                          "(see docs/your-own-classifier.md) [default: the bundled classifier A, as malade-export]."),
+                          "(see docs/your-own-classifier.md) [default: the --preset's classifier]."),
         click.option("--defense", type=RegistryChoice(_defense_names), default="malade", show_default=True),
         click.option("--sdae", "--dae", type=PATH, default=None,
-                     help="sDAE (malade) or DAE (mala, magnet) checkpoint [default: the bundled ones]."),
+                     help="sDAE (malade) or DAE (mala, magnet) checkpoint [default: the --preset's sDAE or DAE]."),
         click.option("--generator", type=PATH, default=None, help="WGAN generator checkpoint (defensegan)."),
         click.option("--runtime", type=RegistryChoice(_runtime_names), default="torch", show_default=True,
                      help="Where the chain's forward pass runs (mala, malade, magnet): torch, or its exported ONNX "

@@ -41,6 +41,9 @@ def training_options(default_epochs: int) -> Callable[[Callable[..., Any]], Call
             click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1)),
             click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
                          help="Learning rate (Adam's unless --optimizer; the peak under --schedule)."),
+            click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+                         help="Seconds: end between epochs rather than pass it (the checkpoint records the "
+                              "epochs run) [default: none]."),
             click.option("--limit", type=click.IntRange(1), default=None,
                          help="Train on N training images drawn at random (seed 0), e.g. for a quick sweep."),
         ])(func)
@@ -65,7 +68,7 @@ def _load_data(data: DataOptions, limit: int | None) -> tuple[ImageSet, ImageSet
 def _settings(kw: dict[str, Any], data: DataOptions, run: RunOptions, val: ImageSet) -> TrainSettings:
     return TrainSettings(epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], seed=run.seed,
                          device=resolve_device(run.device), dataset=data.dataset, command=command_line(),
-                         extra={"val_size": len(val)})
+                         extra={"val_size": len(val)}, time_budget_s=kw.get("time_budget"))
 
 
 def _force_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -60,21 +60,41 @@ class EvalConfig:
     image_size: str | None = None  # --image-size, as given ("H" or "HxW")
     skip_bad_images: bool = False
     test_fraction: float = 0.2  # held out as the test split when the data has none
+    preset: str | None = None  # the bundled preset that supplied the classifier or denoiser, if one did
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], command: str = "") -> EvalConfig:
-        """From ``malade eval``'s option values by name, typed or as the text of a recorded command."""
+        """From ``malade eval``'s option values by name, typed or as the text of a recorded command; a
+        classifier or denoiser not given comes from ``--preset`` (default: the default preset)."""
+        classifier, denoiser, used = bundled_defaults(params.get("preset"), params["defense"],
+                                                      params.get("classifier"), params.get("sdae"))
         spec = DefenseSpec(
-            classifier=params["classifier"], name=params["defense"], denoiser=params.get("sdae"),
+            classifier=classifier, name=params["defense"], denoiser=denoiser,
             generator=params.get("generator"), runtime=params.get("runtime") or TORCH,
             chain=ChainSettings.from_params(params),
             projection=ReconstructionSettings(steps=int(params["gan_steps"]), restarts=int(params["gan_restarts"])),
-            source=ClassifierSpec.from_params(params))
+            source=ClassifierSpec.from_params({**params, "classifier": classifier}))
         return cls(spec, params["attack"], AttackOptions.from_params(params), params["dataset"], params.get("data_dir"),
                    int(params["holdout"]), int(params["n"]), int(params["batch_size"]), int(params["seed"]),
                    params["device"], command, image_size=params.get("image_size"),
                    skip_bad_images=bool(params.get("skip_bad_images", False)),
-                   test_fraction=float(params.get("test_fraction", 0.2)))
+                   test_fraction=float(params.get("test_fraction", 0.2)), preset=used)
+
+
+def bundled_defaults(preset_name: str | None, defense: str, classifier: str | None,
+                     denoiser: str | None) -> tuple[str, str | None, str | None]:
+    """(classifier, denoiser, preset used): the preset's classifier and its sDAE (malade) or DAE (mala,
+    magnet) where none is given; the preset's name only if it supplied one of them."""
+    from ..chain import DEFAULT_PRESET, preset
+
+    name = preset_name or DEFAULT_PRESET
+    bundled = preset(name)
+    used = classifier is None
+    if denoiser is None and defense in ("malade", "mala", "magnet"):
+        if defense != "malade" and bundled.dae is None:
+            raise MaladeError(f"preset {name} bundles no DAE for {defense}; give one with --dae")
+        denoiser, used = str(bundled.sdae if defense == "malade" else bundled.dae), True
+    return classifier or str(bundled.classifier), denoiser, name if used else None
 
 
 @dataclass
@@ -126,12 +146,19 @@ def run_eval(config: EvalConfig, progress: bool = True) -> dict[str, Any]:
     device = resolve_device(config.device)
     defense = build(config.defense, device)
     data = load_slice(config, device)
-    attack = make_attack(config, defense, data)
+    return evaluate_prepared(config, defense, data, make_attack(config, defense, data), started, progress)
+
+
+def evaluate_prepared(config: EvalConfig, defense: Defense, data: EvalSlice, attack: Attack | None,
+                      started: float, progress: bool = True) -> dict[str, Any]:
+    """``run_eval``'s record for a defence, slice and attack built already, so a sweep over eps can reuse a
+    black-box substitute (its training does not depend on eps) instead of retraining it per eps."""
+    device = resolve_device(config.device)
     clean, attacked = evaluate(defense, attack, data.images, data.labels, config.batch_size, progress)
     white_box = attack is not None and attack.white_box
     spec = config.defense
     return {
-        "dataset": config.dataset,
+        "dataset": config.dataset, "preset": config.preset,
         "test_slice": {"holdout": config.holdout, "n": config.n, "order": "torch.randperm after manual_seed(seed)"},
         "classifier": (spec.source or ClassifierSpec(spec.classifier)).record(),
         "denoiser": _file_info(spec.denoiser), "generator": _file_info(spec.generator),

@@ -37,6 +37,7 @@ def export_metadata(loaded: LoadedDefense, noise_mode: str, dtype: str, opset: i
                               "conventions": loaded.classifier.config.get("conventions")},
         PREFIX + "denoiser": {"kind": loaded.dae.config.get("kind"), "sha256": loaded.dae.sha256,
                             "file": loaded.dae.path.name},
+        PREFIX + "preset": loaded.preset,  # the bundled preset that supplied a checkpoint, else null
         PREFIX + "dataset": loaded.dae.config.get("dataset"),
         PREFIX + "class_names": class_names(loaded),
         PREFIX + "versions": {**library_versions("torch", "onnx"), "python": platform.python_version()},

@@ -70,3 +70,19 @@ class AirbenchSmall(nn.Module):
 def airbench_small(input_shape: Shape, num_classes: int) -> AirbenchSmall:
     """Airbench-style CIFAR-10 net, block widths 48/96/128, [0, 1] input (normalised inside)."""
     return AirbenchSmall(input_shape, num_classes)
+
+
+@CLASSIFIERS.register("substitute-cnn")
+def substitute_cnn(input_shape: Shape, num_classes: int) -> nn.Sequential:
+    """Conv32 3x3 - pool - Conv64 3x3 - pool - FC128 - FC: the black-box substitute for colour images.
+
+    Defense-GAN's substitute E is a fully connected net sized for grey digits; a colour attacker
+    would use convolutions, and this one (about 6 M MAC at 32 x 32) retrains cheaply in each of the
+    six Jacobian-augmentation rounds on a CPU.
+    """
+    c, h, w = input_shape
+    return nn.Sequential(
+        nn.Conv2d(c, 32, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, num_classes),
+    )

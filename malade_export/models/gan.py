@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 LATENT_DIM = 128
+IMAGE_SIDE = (28, 28)  # height, width of every generated image
 
 
 class Generator(nn.Module):

@@ -44,11 +44,13 @@ class TrainSettings:
     augment: str = "none"
     crop_pad: int = 2
     channels_last: bool = False
+    time_budget_s: float | None = None
 
     @property
     def loop(self) -> FitSettings:
         return FitSettings(self.epochs, self.batch_size, self.lr, self.seed, self.device, self.recipe,
-                           make_augment(self.augment, self.crop_pad, self.seed), self.channels_last)
+                           make_augment(self.augment, self.crop_pad, self.seed), self.channels_last,
+                           self.time_budget_s)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def _provenance(settings: TrainSettings, history: list[dict[str, float]], data: 
         **({"class_names": list(data.class_names)} if data.class_names else {}),
         "dataset": settings.dataset,
         "training": {
-            "epochs": settings.epochs, "batch_size": settings.batch_size, "lr": settings.lr,
+            "epochs": len(history), "epochs_asked": settings.epochs, "batch_size": settings.batch_size,
+            "lr": settings.lr, **({"time_budget_s": settings.time_budget_s} if settings.time_budget_s else {}),
             "seed": settings.seed, "train_size": len(data), "history": history, **settings.extra,
             "recipe": settings.recipe.as_dict(), "augment": settings.augment, "crop_pad": settings.crop_pad,
         },

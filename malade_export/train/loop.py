@@ -44,6 +44,15 @@ class FitSettings:
     recipe: Recipe = field(default_factory=Recipe)
     augment: Augment | None = None
     channels_last: bool = False
+    time_budget_s: float | None = None  # stop before an epoch that would end past it (a lent GPU's minutes)
+
+
+def _epoch_fits(started: float, history: list[dict[str, float]], budget: float | None) -> bool:
+    """Whether one more epoch, as long as the longest so far (validation included), ends within ``budget``."""
+    if budget is None or not history:
+        return True
+    longest = max(r["train_seconds"] + r.get("validate_seconds", 0.0) for r in history)
+    return time.perf_counter() - started + longest <= budget
 
 
 def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSettings,
@@ -51,7 +60,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSetting
         on_epoch: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
     """Train ``model`` in place; returns per-epoch history (mean train loss, seconds, validation metrics).
 
-    ``on_epoch`` sees each epoch's record (e.g. to keep the best epoch).
+    ``on_epoch`` sees each epoch's record (e.g. to keep the best epoch). With ``settings.time_budget_s``
+    the loop ends early, between epochs, rather than be killed mid-epoch with nothing saved.
     """
     epochs, batch_size, device, augment = settings.epochs, settings.batch_size, settings.device, settings.augment
     torch.manual_seed(settings.seed)
@@ -62,7 +72,12 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSetting
     memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
     model.to(memory_format=memory_format)
     history: list[dict[str, float]] = []
+    fit_started = time.perf_counter()
     for epoch in range(1, epochs + 1):
+        if not _epoch_fits(fit_started, history, settings.time_budget_s):
+            log(f"{desc}: stopped after {epoch - 1}/{epochs} epochs, the next would pass the "
+                f"{settings.time_budget_s:g} s time budget")
+            break
         model.train()
         total, count = 0.0, 0
         start = time.perf_counter()
@@ -81,6 +96,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train: ImageSet, settings: FitSetting
         seconds = time.perf_counter() - start
         model.eval()
         record = {"epoch": epoch, "train_loss": total / max(count, 1), "train_seconds": seconds, **validate()}
+        record["validate_seconds"] = time.perf_counter() - start - seconds
         history.append(record)
         log(f"{desc} epoch {epoch}/{epochs}: " + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
         if on_epoch is not None:
