@@ -8,9 +8,9 @@
 # no longer fits are skipped and recorded, so every part that starts leaves a summary.
 # torchattacks comes from a wheel folder (AUTOATTACK_WHEELS, default .whl/ in the checkout), installed with
 # pip --no-index --no-deps --target; where torchattacks is already importable it is used as is.
-# CIFAR-10 runs when CIFAR10_DATASET (e.g. folder:/tmp/cifar), CIFAR10_CLASSIFIER and CIFAR10_SDAE are set, or
-# CIFAR10_TAR (the JPEG copy's .tar.gz, unpacked into the scratch folder) stands in for CIFAR10_DATASET;
-# CIFAR10_EVAL_ARGS adds `malade eval` options (e.g. "--mean ... --std ...").
+# CIFAR-10 runs when CIFAR10_DATASET (e.g. folder:/tmp/cifar) or CIFAR10_TAR (the JPEG copy's .tar.gz, unpacked
+# into the scratch folder) is set: the cifar10 preset's weights, or CIFAR10_CLASSIFIER and CIFAR10_SDAE where both
+# are set; CIFAR10_EVAL_ARGS adds `malade eval` options (e.g. "--mean ... --std ...").
 # Env: PYTHON (python3), AUTOATTACK_DEVICE (cuda), AUTOATTACK_N (100), AUTOATTACK_EOT (20),
 # AUTOATTACK_STEPS (100), AUTOATTACK_BATCH (500), AUTOATTACK_SEED (0), AUTOATTACK_ROWS (all five).
 # --short: the CPU machine's test mode: Fashion-MNIST only, n = 4, EOT 2, 2 steps, three rows, chain N = 2.
@@ -76,8 +76,8 @@ else
   [ -n "${AUTOATTACK_ROWS:-}" ] && common+=(--rows "$AUTOATTACK_ROWS")
   chain=()
   fm_box=$(( budget / 2 ))  # the rest of the budget is CIFAR-10's
-  if [ -z "${CIFAR10_DATASET:-${CIFAR10_TAR:-}}" ] || [ -z "${CIFAR10_CLASSIFIER:-}" ] || [ -z "${CIFAR10_SDAE:-}" ]; then
-    fm_box="$budget"  # no CIFAR-10 files: Fashion-MNIST may use it all
+  if [ -z "${CIFAR10_DATASET:-${CIFAR10_TAR:-}}" ]; then
+    fm_box="$budget"  # no CIFAR-10 data: Fashion-MNIST may use it all
   fi
 fi
 
@@ -99,13 +99,17 @@ else
   if [ -z "$dataset" ] && [ -n "${CIFAR10_TAR:-}" ]; then
     mkdir -p "$work/cifar" && tar -xzf "$CIFAR10_TAR" -C "$work/cifar" && dataset="folder:$work/cifar"
   fi
-  if [ -z "$dataset" ] || [ -z "${CIFAR10_CLASSIFIER:-}" ] || [ -z "${CIFAR10_SDAE:-}" ]; then
-    echo "== cifar10: skipped (set CIFAR10_DATASET or CIFAR10_TAR, CIFAR10_CLASSIFIER and CIFAR10_SDAE)" | tee -a "$log"
+  if [ -z "$dataset" ]; then
+    echo "== cifar10: skipped (set CIFAR10_DATASET or CIFAR10_TAR)" | tee -a "$log"
   else
+    weights=(--preset cifar10)  # the bundled classifier and sDAE, unless both files are named
+    if [ -n "${CIFAR10_CLASSIFIER:-}" ] && [ -n "${CIFAR10_SDAE:-}" ]; then
+      weights=(--classifier "$CIFAR10_CLASSIFIER" --sdae "$CIFAR10_SDAE")
+    fi
     # shellcheck disable=SC2206  # CIFAR10_EVAL_ARGS is a list of options, split on purpose
     extra=(${CIFAR10_EVAL_ARGS:-})
-    part cifar10 "$budget" "${script[@]}" "$work/rows/cifar10" --dataset "$dataset" --classifier "$CIFAR10_CLASSIFIER" \
-      --sdae "$CIFAR10_SDAE" --eps 0.031372549 "${common[@]}" -- "${extra[@]}"
+    part cifar10 "$budget" "${script[@]}" "$work/rows/cifar10" --dataset "$dataset" "${weights[@]}" \
+      --eps 0.031372549 "${common[@]}" -- "${extra[@]}"
   fi
 fi
 # 3. Few files back: the summaries beside the log, the rows in one archive.

@@ -43,7 +43,7 @@ def test_each_kind_is_registered_where_it_is_defined():
 
     assert DEFENSES.names() == ("none", "magnet", "mala", "malade", "defensegan")  # the tables' column order
     assert ATTACKS.names() == ("fgsm", "rfgsm", "pgd", "cw", "blackbox", "apgd-ce", "apgd-dlr", "autoattack-rand")
-    assert CLASSIFIERS.names() == ("A", "B", "C", "D", "E", "airbench-small")
+    assert CLASSIFIERS.names() == ("A", "B", "C", "D", "E", "airbench-small", "substitute-cnn")
     assert set(DENOISERS.names()) == {"dae", "sdae"}
     assert RUNTIMES.names()[:3] == ("ort", "openvino-f32", "openvino-bf16") and "tensorrt" in RUNTIMES
     assert "ort-cpu" in BACKENDS and BACKENDS.get("openvino-cpu-bf16").precision == "bf16"
