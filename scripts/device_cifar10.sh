@@ -6,8 +6,8 @@
 # one Table 4 pair on 20 images); it checks the plumbing, not the numbers.
 # Needs in the checkout (git-ignored, carried): .data/cifar10-jpg.tar.gz (../shared/data's), .data/fashion-mnist/
 # (IDX files; the first 5,000 test images do) and .whl/ (the torchattacks 3.5.1 wheel).
-# Env: DEVICE_BUDGET_S (330), TRAIN_S (seconds per network, 45), EPOCHS (40), CE_WEIGHT, AUTOATTACK_* (see
-# device_autoattack.sh). Returns few files: den/{cifar10_sdae,cifar10_dae}.safetensors, train.log, aa.tar.gz,
+# Env: DEVICE_BUDGET_S (330), TRAIN_S (seconds per network, 45), EPOCHS (40), TABLE4_S (40), the denoiser's
+# shape (see train_cifar10_denoisers.sh), AUTOATTACK_* (see device_autoattack.sh). Returns few files: den/{cifar10_sdae,cifar10_dae}.safetensors, train.log, aa.tar.gz,
 # table4.tar.gz, device_cifar10.log.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,15 +46,14 @@ sdae=malade_export/weights/cifar10_sdae.safetensors dae=results/cifar10/denoiser
 [ "$short" = 1 ] && sdae="$work/cifar10_sdae.safetensors" dae="$work/cifar10_dae.safetensors"
 mkdir -p "$(dirname "$dae")"
 cp "$out/den/cifar10_sdae.safetensors" "$sdae" 2>> "$log" || rm -f "$sdae"
+# the installed package's copy too: the cifar10 preset resolves its sDAE there
+[ "$short" = 1 ] || cp "$sdae" "$work/site/malade_export/weights/" 2>> "$log"
 cp "$out/den/cifar10_dae.safetensors" "$dae" 2>> "$log" || rm -f "$dae"
 
-# 2. AutoAttack-rand beside PGD-EOT, both presets, leaving 40 s for Table 4.
-clf=results/cifar10/classifier/airbench_small
-if [ -f "$sdae" ]; then
-  export CIFAR10_DATASET="folder:/tmp/cifar" CIFAR10_CLASSIFIER="$clf.onnx" CIFAR10_SDAE="$sdae" \
-    CIFAR10_EVAL_ARGS="--classifier-torch $clf.pt --mean 0.4913,0.4821,0.4465 --std 0.2452,0.2428,0.2606"
-fi
-MALADE_DATA_DIR="$here/.data/fashion-mnist" AUTOATTACK_BUDGET_S="$(( $(left) - 40 ))" \
+# 2. AutoAttack-rand beside PGD-EOT, both presets, leaving TABLE4_S (40) seconds for Table 4.
+# CIFAR-10 on the cifar10 preset (its bundled classifier and the sDAE just trained)
+[ -f "$sdae" ] && [ "$short" = 0 ] && export CIFAR10_DATASET="folder:/tmp/cifar"
+MALADE_DATA_DIR="$here/.data/fashion-mnist" AUTOATTACK_BUDGET_S="$(( $(left) - ${TABLE4_S:-40} ))" \
   bash scripts/device_autoattack.sh "$work/aa" "${aa_short[@]}" >> "$log" 2>&1
 say "autoattack: exit $?"
 tar -czf "$out/aa.tar.gz" -C "$work/aa" . 2>> "$log"

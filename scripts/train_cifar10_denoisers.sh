@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The CIFAR-10 (JPEG copy) denoisers, trained through the plugin path under the project's colour classifier:
+# The CIFAR-10 (JPEG copy) denoisers, trained with `malade train-sdae/train-dae --dataset folder:` under the
+# project's colour classifier:
 # the sDAE (Malade, the cifar10 preset's) and the unsupervised DAE of the same shape (Mala, MagNet).
 # The shape and sigma were chosen by scripts/sweep_cifar10_sdae.py (results/cifar10/sdae_sweep/).
 #
@@ -12,7 +13,9 @@ set -euo pipefail
 data=${1:?usage: train_cifar10_denoisers.sh DATA_DIR [OUT_DIR]  (DATA_DIR holds train/ and test/)}
 out=${2:-results/cifar10/denoisers}
 [ -d "$data/train" ] || { echo "Error: $data/train not found; unpack ../shared/data/cifar10-jpg.tar.gz there" >&2; exit 1; }
-clf=results/cifar10/classifier/airbench_small
+# The classifier in the form the cifar10 preset bundles (the project's safetensors checkpoint of
+# results/cifar10/classifier/), so the sDAE records the hash of the file it is exported with.
+clf=malade_export/weights/cifar10_classifier.safetensors
 malade=${MALADE:-malade}
 skip=$([ "${SKIP:-1}" = 1 ] && echo --skip || echo --no-skip)
 shape=(--channels "${CHANNELS:-64}" --kernel "${KERNEL:-3}" --downsample "${DOWNSAMPLE:-1}" "$skip"
@@ -27,8 +30,8 @@ mkdir -p "$out"
 failed=0
 for kind in ${KINDS:-sdae dae}; do  # each is tried even if the other fails its usefulness check
   case $kind in
-    sdae) $malade train-sdae "${common[@]}" "${shape[@]}" "${ce[@]}" --classifier "$clf.onnx" --classifier-torch "$clf.pt" \
-            --mean 0.4913,0.4821,0.4465 --std 0.2452,0.2428,0.2606 --out "$out/cifar10_sdae.safetensors" || failed=1 ;;
+    sdae) $malade train-sdae "${common[@]}" "${shape[@]}" "${ce[@]}" --classifier "$clf" \
+            --out "$out/cifar10_sdae.safetensors" || failed=1 ;;
     dae) $malade train-dae "${common[@]}" "${shape[@]}" --out "$out/cifar10_dae.safetensors" || failed=1 ;;
     *) echo "Error: unknown kind $kind (sdae or dae)" >&2; exit 1 ;;
   esac
