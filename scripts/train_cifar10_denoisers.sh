@@ -5,9 +5,9 @@
 # The shape and sigma were chosen by scripts/sweep_cifar10_sdae.py (results/cifar10/sdae_sweep/).
 #
 #   bash scripts/train_cifar10_denoisers.sh DATA_DIR [OUT_DIR]
-#   env: EPOCHS (20), DEVICE (auto), CHANNELS (64), KERNEL (3), DOWNSAMPLE (1), SKIP (1), SIGMA (0.1), SEED (0),
+#   env: EPOCHS (20), DEVICE (auto), CHANNELS (48), KERNEL (3), DOWNSAMPLE (0), SKIP (1), SIGMA (0.1), SEED (0),
 #        KINDS ("sdae dae"), TIME_BUDGET (seconds per network, ends between epochs), LIMIT (training images,
-#        for smoke tests), CE_WEIGHT (the sDAE's cross-entropy weight; default 2 sigma^2), FORCE (1: keep a checkpoint
+#        for smoke tests), CE_WEIGHT (the sDAE's cross-entropy weight; 30), FORCE (1: keep a checkpoint
 #        that fails the usefulness check, marked so), MALADE (the malade command; default: malade on PATH)
 set -euo pipefail
 data=${1:?usage: train_cifar10_denoisers.sh DATA_DIR [OUT_DIR]  (DATA_DIR holds train/ and test/)}
@@ -18,14 +18,14 @@ out=${2:-results/cifar10/denoisers}
 clf=malade_export/weights/cifar10_classifier.safetensors
 malade=${MALADE:-malade}
 skip=$([ "${SKIP:-1}" = 1 ] && echo --skip || echo --no-skip)
-shape=(--channels "${CHANNELS:-64}" --kernel "${KERNEL:-3}" --downsample "${DOWNSAMPLE:-1}" "$skip"
+shape=(--channels "${CHANNELS:-48}" --kernel "${KERNEL:-3}" --downsample "${DOWNSAMPLE:-0}" "$skip"
        --sigma "${SIGMA:-0.1}")
 common=(--dataset "folder:$data" --epochs "${EPOCHS:-20}" --batch-size 128 --seed "${SEED:-0}"
         --device "${DEVICE:-auto}")
 [ -n "${TIME_BUDGET:-}" ] && common+=(--time-budget "$TIME_BUDGET")
 [ -n "${LIMIT:-}" ] && common+=(--limit "$LIMIT")
 [ "${FORCE:-0}" = 1 ] && common+=(--force)
-ce=(); [ -n "${CE_WEIGHT:-}" ] && ce=(--ce-weight "$CE_WEIGHT")
+ce=(--ce-weight "${CE_WEIGHT:-30}")
 mkdir -p "$out"
 failed=0
 for kind in ${KINDS:-sdae dae}; do  # each is tried even if the other fails its usefulness check
