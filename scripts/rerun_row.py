@@ -19,10 +19,13 @@ from malade_export.eval.rerun import rerun_row
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rows", nargs="+", type=Path, help="committed row JSON files")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                        help="run here instead of the recorded device (e.g. a GPU row on a CPU)")
+    args = parser.parse_args()
     all_inside = True
-    for path in parser.parse_args().rows:
+    for path in args.rows:
         try:
-            new, checks = rerun_row(path)
+            new, checks = rerun_row(path, args.device)
         except MaladeError as exc:
             print(f"error: {exc}")
             all_inside = False

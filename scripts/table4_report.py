@@ -84,7 +84,7 @@ def _plot(cells: dict[tuple[str, int], dict[int, dict]], path: Path) -> None:
         line = ax.plot(xs, means, marker="o", label=defence)[0]
         ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15)
     ax.set(xlabel="eps (x/255, L-inf)", ylabel="accuracy (%)", ylim=(0, 100),
-           title="CIFAR-10 (JPEG copy), black-box FGSM: mean over seeds, band = min-max")
+           title="CIFAR-10 (JPEG copy), black-box FGSM\n(mean over substitute seeds; band: min-max)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

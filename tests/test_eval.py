@@ -105,6 +105,12 @@ def test_rerun_row_reproduces_a_row_and_refuses_changed_checkpoints(setup, tmp_p
     new, checks = rerun_row(out)
     assert [c.part for c in checks] == ["clean", "attacked"] and all(c.inside for c in checks)
     assert new["attacked"] == committed["attacked"] and json.loads(out.read_text()) == committed  # not overwritten
+    on_gpu = json.loads(out.read_text())  # a row made on a lent GPU names --device cuda; it reruns here
+    on_gpu["command"] = on_gpu["command"].replace("--device cpu", "--device cuda")
+    gpu_row = tmp_path / "gpu_row.json"
+    gpu_row.write_text(json.dumps(on_gpu))
+    moved, _ = rerun_row(gpu_row, device="cpu")
+    assert moved["device"] == "cpu" and moved["attacked"] == committed["attacked"]
     record = json.loads(out.read_text())
     record["attacked"]["ci95"] = [0.999, 1.0]  # a committed interval the rerun cannot meet
     out.write_text(json.dumps(record))

@@ -46,6 +46,7 @@ SHELL: dict[str, Run | Skip] = {
     "malade-export --classifier clf.safetensors --sdae sdae.safetensors --steps 25 --votes 4 m.onnx":
         Run("m.onnx", append="--steps 2 --votes 2"),
     "malade-export --target openvino out_ov.onnx": Run("out_ov.onnx", append="--steps 2"),
+    "malade-export --preset cifar10 cifar10.onnx": Run("cifar10.onnx", append="--steps 2"),
     "malade defend --classifier model.onnx --dataset folder:imgs/ --mean 0.485,0.456,0.406 "
     "--std 0.229,0.224,0.225 defended.onnx":
         Skip("trains an sDAE: tests/test_defend.py runs this command on a generated image folder and ONNX classifier"),

@@ -57,13 +57,20 @@ def recorded_params(command: str) -> dict[str, str | bool]:
     return params
 
 
-def rerun_row(path: Path) -> tuple[dict[str, Any], list[RowCheck]]:
-    """Run the row's recorded command again (writing nothing); return the new record and the checks."""
+def rerun_row(path: Path, device: str | None = None) -> tuple[dict[str, Any], list[RowCheck]]:
+    """Run the row's recorded command again (writing nothing); return the new record and the checks.
+
+    ``device`` replaces the recorded one, so a row made on a lent GPU reruns on a CPU (slower; the same
+    images, attack and seeds, so the same result up to floating-point order).
+    """
     row = json.loads(Path(path).read_text())
     changed = changed_checkpoints(row)
     if changed:
         raise MaladeError(f"{path}: checkpoint(s) missing or changed since the row was made: {', '.join(changed)}")
-    new = run_eval(EvalConfig.from_params(recorded_params(row["command"]), row["command"]))
+    params = recorded_params(row["command"])
+    if device is not None:
+        params["device"] = device
+    new = run_eval(EvalConfig.from_params(params, row["command"]))
     checks = [RowCheck(part, row[part]["accuracy"], tuple(row[part]["ci95"]), new[part]["accuracy"],
                        new[part]["correct"], new[part]["n"]) for part in ("clean", "attacked")]
     return new, checks
