@@ -53,13 +53,19 @@ def tiny_checkpoints(tmp_path_factory, slice_data) -> dict[str, Path]:
 SHAPE = [1, 28, 28]
 
 
-def synthetic(n: int, seed: int) -> ImageSet:
-    """Ten noisy binary templates, quantised to 8 bits so they survive an IDX round trip."""
+def template_images(n: int, seed: int) -> ImageSet:
+    """Ten noisy binary templates: learnable in a few epochs, yet fragile at small eps."""
     templates = (np.random.default_rng(123).random((10, 1, 28, 28)) < 0.2).astype(np.float32)
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
     images = np.clip(0.3 + 0.3 * templates[labels] + 0.25 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
-    return ImageSet((np.round(images * 255) / 255).astype(np.float32), labels.astype(np.int64))
+    return ImageSet(images.astype(np.float32), labels.astype(np.int64))
+
+
+def synthetic(n: int, seed: int) -> ImageSet:
+    """``template_images`` quantised to 8 bits so they survive an IDX round trip."""
+    data = template_images(n, seed)
+    return ImageSet((np.round(data.images * 255) / 255).astype(np.float32), data.labels)
 
 
 @pytest.fixture(scope="session")

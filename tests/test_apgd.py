@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import template_images
 from torch import nn
 
 from malade_export.attacks import APGDCE, APGDDLR, AutoAttackRand
 from malade_export.cli.eval import eval_cmd
-from malade_export.data import ImageSet
 from malade_export.errors import MaladeError
 
 pytest.importorskip("torchattacks")
@@ -26,20 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = (APGDCE, APGDDLR, AutoAttackRand)
 
 
-def synthetic(n: int, seed: int) -> ImageSet:
-    """Ten noisy binary templates: learnable in seconds, fragile at eps 0.1."""
-    templates = (np.random.default_rng(123).random((10, 1, 28, 28)) < 0.2).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = np.clip(0.3 + 0.3 * templates[labels] + 0.25 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
-    return ImageSet(images.astype(np.float32), labels.astype(np.int64))
-
 
 @pytest.fixture(scope="module")
 def tiny() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     """A linear classifier fitted in seconds: accurate on clean data and under random noise, not at eps 0.15."""
     torch.manual_seed(0)
-    train, test = synthetic(600, 0), synthetic(100, 1)
+    train, test = template_images(600, 0), template_images(100, 1)
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     x, y = torch.from_numpy(train.images), torch.from_numpy(train.labels)

@@ -1,9 +1,9 @@
 """Attacks on a tiny MLP trained in-test on synthetic 28x28 data (seconds, no dataset needed)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
+from conftest import template_images
 from torch import nn
 
 from malade_export.attacks import (
@@ -16,24 +16,14 @@ from malade_export.attacks import (
     SubstituteSettings,
     straight_through,
 )
-from malade_export.data import ImageSet
 from malade_export.defenses import Defense, NoDefense
 from malade_export.errors import MaladeError
 from malade_export.train import TrainSettings, train_classifier
 
 
-def synthetic(n: int, seed: int) -> ImageSet:
-    """Ten noisy binary templates: learnable in two epochs, yet fragile at small eps."""
-    templates = (np.random.default_rng(123).random((10, 1, 28, 28)) < 0.2).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = np.clip(0.3 + 0.3 * templates[labels] + 0.25 * rng.standard_normal((n, 1, 28, 28)), 0, 1)
-    return ImageSet(images.astype(np.float32), labels.astype(np.int64))
-
-
 @pytest.fixture(scope="module")
 def tiny() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    train, test = synthetic(600, 0), synthetic(200, 1)
+    train, test = template_images(600, 0), template_images(200, 1)
     model = train_classifier("E", train, test, TrainSettings(epochs=3, batch_size=50), log=lambda _: None).model
     return model, torch.from_numpy(test.images), torch.from_numpy(test.labels)
 
